@@ -1,0 +1,583 @@
+"""Load and validate a news corpus into the Documents table (see schemas.DOCUMENTS).
+
+Formats, chosen by the path: a directory of ``.txt`` files with an optional manifest, a ``.csv``,
+a ``.jsonl``/``.ndjson`` or a ``.parquet`` file. Every problem a user can fix is an InputError
+naming the file, the 1-based data row and the field; rows that are merely unusable (empty text,
+duplicates) are dropped and counted in the LoadReport, never silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from narratives.errors import InputError
+from narratives.schemas import DOCUMENTS, UNKNOWN_SOURCE, conform
+
+FIELDS: tuple[str, ...] = tuple(DOCUMENTS.names())
+DROP_REASONS: tuple[str, ...] = ("empty_text", "duplicate_row", "duplicate_text")
+MANIFEST_NAMES: tuple[str, ...] = ("manifest.csv", "manifest.jsonl", "manifest.json")
+SUPPORTED = "a directory of .txt files, .csv, .jsonl, .ndjson or .parquet"
+DATE_FORMATS = "expected YYYY-MM-DD, YYYY-MM, DD.MM.YYYY or an ISO datetime"
+
+_BOM = b"\xef\xbb\xbf"
+_ROW = "_row"
+_PATH = "_path"
+_MARKER_DATE = "_marker_date"
+_NORM = "_norm"
+_TIME = r"(?:[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})?)?"
+_ISO_DAY = rf"^(\d{{4}}-\d{{2}}-\d{{2}}){_TIME}$"
+_ISO_MONTH = r"^(\d{4}-\d{2})$"
+_GERMAN = r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$"
+_MARKER = r"(?i)^\s*date:?\s+(\d{4}-\d{2}(?:-\d{2})?)(?:\s+|$)"
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Names of the input columns (or JSON fields) that hold each Documents field."""
+
+    doc_id: str = "doc_id"
+    date: str = "date"
+    source: str = "source"
+    title: str = "title"
+    text: str = "text"
+    url: str = "url"
+    lang: str = "lang"
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, str] | None) -> ColumnMap:
+        """Build from ``{field: input column}``; unknown fields are an InputError naming the key."""
+        if not mapping:
+            return cls()
+        known = [f.name for f in dataclasses.fields(cls)]
+        for key, value in mapping.items():
+            if key not in known:
+                raise InputError(f"unknown column key '{key}' (known: {', '.join(known)})")
+            if not isinstance(value, str) or not value.strip():
+                raise InputError(f"column key '{key}' needs a non-empty column name")
+        return cls(**dict(mapping))
+
+    def items(self) -> list[tuple[str, str]]:
+        """(Documents field, input column) pairs in Documents order."""
+        return [(name, getattr(self, name)) for name in FIELDS]
+
+
+@dataclass
+class LoadReport:
+    """What load_corpus read, kept and dropped, so nothing disappears silently."""
+
+    path: Path
+    n_read: int
+    n_kept: int
+    dropped: dict[str, int] = dataclasses.field(
+        default_factory=lambda: dict.fromkeys(DROP_REASONS, 0)
+    )
+    n_missing_date: int = 0
+    date_markers_stripped: int = 0
+
+    def summary(self) -> str:
+        """One human line, e.g. "read 5, kept 5; dropped: none; 0 without date"."""
+        drops = ", ".join(f"{n} {reason}" for reason, n in self.dropped.items() if n)
+        line = (
+            f"read {self.n_read}, kept {self.n_kept}; dropped: {drops or 'none'}; "
+            f"{self.n_missing_date} without date"
+        )
+        if self.date_markers_stripped:
+            line += f"; {self.date_markers_stripped} date markers stripped"
+        return line
+
+
+def load_corpus(
+    path: str | Path, columns: ColumnMap | Mapping[str, str] | None = None
+) -> tuple[pl.DataFrame, LoadReport]:
+    """Read a corpus file or directory into a DOCUMENTS frame (input order) and a LoadReport.
+
+    ``columns`` renames the input columns of tabular files; a directory's manifest always uses
+    the default names.
+    """
+    path = Path(path)
+    cmap = columns if isinstance(columns, ColumnMap) else ColumnMap.from_mapping(columns)
+    if not path.exists():
+        raise InputError(f"not found (expected {SUPPORTED})", path=path)
+    if path.is_dir():
+        raw, cmap = _read_directory(path), ColumnMap()
+    else:
+        raw = _read_file(path, cmap)
+    return _finish(raw, cmap, path)
+
+
+def parse_date(
+    value: object,
+    *,
+    path: str | Path | None = None,
+    row: int | None = None,
+    field: str | None = None,
+) -> datetime.date | None:
+    """Parse one date value as load_corpus does; empty means None, garbage an InputError."""
+    if value is None:
+        return None
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    text = str(value)
+    if not text.strip():
+        return None
+    parsed = pl.select(_date_expr(pl.lit(text, dtype=pl.String))).item()
+    if parsed is None:
+        raise _date_error(text, path=path, row=row, field=field)
+    return parsed
+
+
+def _date_error(value: str, *, path: object, row: int | None, field: str | None) -> InputError:
+    """The one-line error for a date that matches none of the accepted formats."""
+    return InputError(
+        f"cannot parse date {value!r} ({DATE_FORMATS})", path=path, row=row, field=field
+    )
+
+
+def _date_expr(col: pl.Expr) -> pl.Expr:
+    """Date from an ISO day/datetime, ISO month (first day) or German DD.MM.YYYY string; else null.
+
+    Regexes pick the parts so that only these shapes are accepted; to_date then rejects
+    impossible days such as 2022-02-30.
+    """
+    s = col.str.strip_chars()
+    day = s.str.extract(_ISO_DAY, 1)
+    month = s.str.extract(_ISO_MONTH, 1) + "-01"
+    german = s.str.extract_groups(_GERMAN)
+    german_iso = pl.concat_str(
+        german.struct[2],
+        german.struct[1].str.zfill(2),
+        german.struct[0].str.zfill(2),
+        separator="-",
+    )
+    return pl.coalesce(
+        [part.str.to_date("%Y-%m-%d", strict=False) for part in (day, month, german_iso)]
+    )
+
+
+# Reading bytes
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes without a leading UTF-8 BOM."""
+    data = path.read_bytes()
+    return data[len(_BOM) :] if data.startswith(_BOM) else data
+
+
+def _decode(data: bytes, path: Path, *, offset: int = 0, csv_rows: bool = False) -> str:
+    """Decode UTF-8 or raise an InputError giving the byte offset, line and (for CSV) data row.
+
+    ``offset`` is the number of bytes removed before ``data`` (a BOM), so offsets match the file.
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        message = (
+            f"not valid UTF-8 at byte {exc.start + offset} (line {line}); re-save the file as UTF-8"
+        )
+        if csv_rows:
+            row = _csv_row_at(data, exc.start)
+        else:
+            row = line if path.suffix.lower() in (".jsonl", ".ndjson") else None
+        raise InputError(message, path=path, row=row or None) from None
+
+
+def _csv_row_at(data: bytes, offset: int) -> int:
+    """1-based data row of a CSV (header excluded) that holds byte ``offset``; 0 for the header."""
+    prefix = data[:offset].decode("utf-8")
+    records = sum(1 for _ in csv.reader(io.StringIO(prefix)))
+    if not prefix or prefix.endswith("\n"):
+        records += 1
+    return records - 1
+
+
+def _read_file(path: Path, cmap: ColumnMap) -> pl.DataFrame:
+    """Dispatch on the extension; returns the raw frame with _row and _path columns."""
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".jsonl", ".ndjson", ".parquet"):
+        raise InputError(f"unsupported file type '{path.suffix}' (expected {SUPPORTED})", path=path)
+    if path.stat().st_size == 0:
+        raise InputError("no documents (the file is empty)", path=path)
+    if suffix == ".csv":
+        table = _read_csv(path)
+    elif suffix == ".parquet":
+        table = _read_parquet(path)
+    else:
+        rows, records = _read_jsonl_records(path)
+        return _records_frame(records, rows, cmap, path)
+    return _select_columns(table, cmap, path)
+
+
+def _read_csv(path: Path) -> pl.DataFrame:
+    """All columns as strings; empty cells are null."""
+    data = _read_bytes(path)
+    _decode(data, path, offset=path.stat().st_size - len(data), csv_rows=True)
+    if not data.strip():
+        raise InputError("no documents (the file is empty)", path=path)
+    try:
+        return pl.read_csv(io.BytesIO(data), infer_schema=False)
+    except pl.exceptions.PolarsError as exc:
+        row = _csv_ragged_row(data.decode("utf-8"))
+        raise InputError(f"cannot read CSV: {_first_line(exc)}", path=path, row=row) from None
+
+
+def _csv_ragged_row(text: str) -> int | None:
+    """1-based data row of the first CSV record with more fields than the header, if any."""
+    try:
+        records = csv.reader(io.StringIO(text))
+        width = len(next(records, []))
+        return next((i for i, rec in enumerate(records, start=1) if len(rec) > width), None)
+    except csv.Error:
+        return None
+
+
+def _read_parquet(path: Path) -> pl.DataFrame:
+    """The parquet table as stored (types are cast later)."""
+    try:
+        return pl.read_parquet(path)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputError(f"cannot read Parquet: {_first_line(exc)}", path=path) from None
+
+
+def _first_line(exc: Exception) -> str:
+    """First line of an exception message, to keep errors on one line."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _read_jsonl_records(path: Path) -> tuple[list[int], list[dict]]:
+    """(line numbers, JSON objects) of a JSON Lines file; blank lines are skipped."""
+    data = _read_bytes(path)
+    text = _decode(data, path, offset=path.stat().st_size - len(data))
+    rows: list[int] = []
+    records: list[dict] = []
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"invalid JSON ({exc.msg} at column {exc.colno})", path=path, row=lineno
+            ) from None
+        if not isinstance(obj, dict):
+            raise InputError(
+                f"expected a JSON object, got {type(obj).__name__}", path=path, row=lineno
+            )
+        rows.append(lineno)
+        records.append(obj)
+    return rows, records
+
+
+def _as_str(value: object) -> str | None:
+    """A JSON value as a string: strings as is, null as None, anything else as JSON text."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _records_frame(
+    records: list[dict], rows: list[int], cmap: ColumnMap, path: Path
+) -> pl.DataFrame:
+    """Raw frame (String columns) from JSON objects, keeping only the mapped fields present."""
+    present = dict.fromkeys(key for obj in records for key in obj)
+    _require_text(list(present), cmap, path, has_rows=bool(records))
+    data = {
+        name: pl.Series(name, [_as_str(obj.get(source)) for obj in records], dtype=pl.String)
+        for name, source in cmap.items()
+        if source in present
+    }
+    frame = pl.DataFrame(data)
+    return frame.with_columns(
+        pl.Series(_ROW, rows, dtype=pl.Int64), pl.lit(str(path), dtype=pl.String).alias(_PATH)
+    )
+
+
+def _require_text(available: list[str], cmap: ColumnMap, path: Path, *, has_rows: bool) -> None:
+    """No data rows -> "no documents"; no text column -> error listing the columns there are."""
+    if not has_rows:
+        raise InputError("no documents (no data rows)", path=path)
+    if cmap.text not in available:
+        listing = ", ".join(available) or "none"
+        raise InputError(
+            f"no column '{cmap.text}' (columns: {listing}); pass --column text=NAME",
+            path=path,
+            field=cmap.text,
+        )
+
+
+def _select_columns(table: pl.DataFrame, cmap: ColumnMap, path: Path) -> pl.DataFrame:
+    """Rename the mapped columns of a CSV/Parquet table; non-date columns are cast to String."""
+    _require_text(table.columns, cmap, path, has_rows=table.height > 0)
+    exprs = []
+    for name, source in cmap.items():
+        if source not in table.columns:
+            continue
+        dtype = table.schema[source]
+        keep = name == "date" and (dtype.is_temporal() or dtype == pl.String)
+        exprs.append(
+            pl.col(source).alias(name) if keep else _cast_string(table, source, name, path)
+        )
+    return table.select(
+        *exprs,
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(_ROW),
+        pl.lit(str(path), dtype=pl.String).alias(_PATH),
+    )
+
+
+def _cast_string(table: pl.DataFrame, source: str, name: str, path: Path) -> pl.Expr:
+    """pl.col(source) as String aliased to ``name``, or an InputError if it cannot be."""
+    try:
+        table.select(pl.col(source).head(1).cast(pl.String))
+    except pl.exceptions.PolarsError:
+        raise InputError(
+            f"column of type {table.schema[source]} cannot be read as text", path=path, field=source
+        ) from None
+    return pl.col(source).cast(pl.String).alias(name)
+
+
+# Directories of .txt files
+
+
+def _read_directory(root: Path) -> pl.DataFrame:
+    """One row per .txt file (sorted by relative path) joined with its manifest rows."""
+    manifest_path, manifest = _read_manifest(root)
+    listed = {rel for rel, _, _ in manifest}
+    files = [rel for rel in _txt_files(root) if rel not in listed]
+    if not files and not manifest:
+        raise InputError("no documents (no .txt files in the directory)", path=root)
+    entries = sorted([(rel, None, {}) for rel in files] + manifest, key=lambda e: (e[0], e[1] or 0))
+    texts = {rel: _read_txt(root / rel) for rel in {rel for rel, _, _ in entries}}
+    columns: dict[str, list] = {name: [] for name in (*FIELDS, _ROW, _PATH)}
+    for rel, row, record in entries:
+        values = {name: _as_str(record.get(name)) for name in FIELDS}
+        values["doc_id"] = values["doc_id"] if (values["doc_id"] or "").strip() else Path(rel).stem
+        values["text"] = texts[rel]
+        values[_ROW] = row
+        values[_PATH] = str(manifest_path if row is not None else root / rel)
+        for name, value in values.items():
+            columns[name].append(value)
+    schema = {name: pl.String for name in columns} | {_ROW: pl.Int64}
+    return pl.DataFrame(columns, schema=schema)
+
+
+def _txt_files(root: Path) -> list[str]:
+    """Relative POSIX paths of the .txt files under ``root``, sorted, hidden ones skipped."""
+    found = []
+    for file in root.rglob("*"):
+        rel = file.relative_to(root)
+        if file.suffix.lower() != ".txt" or not file.is_file():
+            continue
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        found.append(rel.as_posix())
+    return sorted(found)
+
+
+def _read_txt(file: Path) -> str:
+    """A text file decoded as UTF-8, without its BOM."""
+    data = _read_bytes(file)
+    return _decode(data, file, offset=file.stat().st_size - len(data))
+
+
+def _read_manifest(root: Path) -> tuple[Path | None, list[tuple[str, int, dict]]]:
+    """(manifest path, [(relative file, manifest row, record)]); no manifest -> (None, [])."""
+    found = [root / name for name in MANIFEST_NAMES if (root / name).is_file()]
+    if not found:
+        return None, []
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found)
+        raise InputError(f"several manifests ({names}); keep one", path=root)
+    path = found[0]
+    rows, records = _manifest_records(path)
+    entries = []
+    for row, record in zip(rows, records, strict=True):
+        value = _as_str(record.get("file"))
+        if value is None or not value.strip():
+            raise InputError("no file name", path=path, row=row, field="file")
+        rel = Path(value.strip()).as_posix()
+        if not (root / rel).is_file():
+            raise InputError(f"file '{rel}' not found in {root}", path=path, row=row, field="file")
+        entries.append((rel, row, record))
+    return path, entries
+
+
+def _manifest_records(path: Path) -> tuple[list[int], list[dict]]:
+    """(rows, records) of a manifest.csv, manifest.jsonl or manifest.json (a list of objects)."""
+    if path.stat().st_size == 0:
+        return [], []
+    if path.suffix == ".jsonl":
+        return _read_jsonl_records(path)
+    if path.suffix == ".csv":
+        table = _read_csv(path)
+        if "file" not in table.columns:
+            raise InputError(
+                f"no column 'file' (columns: {', '.join(table.columns)})", path=path, field="file"
+            )
+        return list(range(1, table.height + 1)), table.to_dicts()
+    data = _read_bytes(path)
+    try:
+        records = json.loads(_decode(data, path))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON ({exc.msg} at line {exc.lineno})", path=path) from None
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise InputError("expected a JSON list of objects", path=path)
+    return list(range(1, len(records) + 1)), records
+
+
+# Validation and cleaning common to all formats
+
+
+def _finish(raw: pl.DataFrame, cmap: ColumnMap, path: Path) -> tuple[pl.DataFrame, LoadReport]:
+    """Validate and clean the raw frame; returns the DOCUMENTS frame and the report."""
+    n_read = raw.height
+    if n_read == 0:
+        raise InputError("no documents", path=path)
+    df = raw.with_columns(
+        pl.lit(None, dtype=pl.String).alias(name) for name in FIELDS if name not in raw.columns
+    )
+    df = _resolve_doc_ids(df, cmap, path, generate="doc_id" not in raw.columns)
+    df = df.with_columns(pl.col("text").fill_null("").str.replace_all("\r\n", "\n", literal=True))
+    df, n_markers = _strip_markers(df)
+    df = _resolve_dates(df, cmap)
+    df = _fill_metadata(df)
+    df = _title_as_missing_text(df)
+    df, dropped = _drop_rows(df, cmap, path)
+    report = LoadReport(
+        path=path,
+        n_read=n_read,
+        n_kept=df.height,
+        dropped=dropped,
+        n_missing_date=df["date"].null_count(),
+        date_markers_stripped=n_markers,
+    )
+    return conform(df, DOCUMENTS), report
+
+
+def _first(df: pl.DataFrame, mask: pl.Expr) -> dict | None:
+    """The first row (as a dict) where ``mask`` holds, or None."""
+    hits = df.filter(mask).head(1)
+    return hits.row(0, named=True) if hits.height else None
+
+
+def _resolve_doc_ids(
+    df: pl.DataFrame, cmap: ColumnMap, path: Path, *, generate: bool
+) -> pl.DataFrame:
+    """Generate "<stem>-<row>" ids when the column is absent; otherwise require non-empty ids."""
+    if generate:
+        ident = pl.concat_str(pl.lit(f"{path.stem}-"), pl.col(_ROW).cast(pl.String))
+        return df.with_columns(ident.alias("doc_id"))
+    bad = _first(df, pl.col("doc_id").is_null() | (pl.col("doc_id").str.strip_chars() == ""))
+    if bad is not None:
+        raise InputError("empty doc_id", path=bad[_PATH], row=bad[_ROW], field=cmap.doc_id)
+    return df
+
+
+def _strip_markers(df: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """Remove a leading "date 2022-10" marker from the text, keeping its date in _marker_date."""
+    marker_date = _date_expr(pl.col("text").str.extract(_MARKER, 1))
+    df = df.with_columns(marker_date.alias(_MARKER_DATE))
+    has_marker = pl.col(_MARKER_DATE).is_not_null()
+    stripped = pl.when(has_marker).then(pl.col("text").str.replace(_MARKER, "")).otherwise("text")
+    df = df.with_columns(stripped.alias("text"))
+    return df, int(df[_MARKER_DATE].is_not_null().sum())
+
+
+def _resolve_dates(df: pl.DataFrame, cmap: ColumnMap) -> pl.DataFrame:
+    """Parse the date column (strings, Date or Datetime); fall back to the marker's date."""
+    dtype = df.schema["date"]
+    if dtype == pl.Date:
+        parsed = pl.col("date")
+    elif isinstance(dtype, pl.Datetime):
+        parsed = pl.col("date").dt.date()
+    else:
+        df = df.with_columns(pl.col("date").cast(pl.String))
+        parsed = _date_expr(pl.col("date"))
+        df = df.with_columns(parsed.alias("_parsed"))
+        given = pl.col("date").is_not_null() & (pl.col("date").str.strip_chars() != "")
+        bad = _first(df, given & pl.col("_parsed").is_null())
+        if bad is not None:
+            raise _date_error(bad["date"], path=bad[_PATH], row=bad[_ROW], field=cmap.date)
+        parsed = pl.col("_parsed")
+    return df.with_columns(pl.coalesce(parsed, pl.col(_MARKER_DATE)).alias("date"))
+
+
+def _blank_to_null(name: str) -> pl.Expr:
+    """Null where the column is empty or whitespace."""
+    col = pl.col(name)
+    return pl.when(col.str.strip_chars() == "").then(None).otherwise(col).alias(name)
+
+
+def _fill_metadata(df: pl.DataFrame) -> pl.DataFrame:
+    """Blank title/url/lang become null; a blank source becomes UNKNOWN_SOURCE."""
+    return df.with_columns(
+        *(_blank_to_null(name) for name in ("title", "url", "lang")),
+        _blank_to_null("source").fill_null(UNKNOWN_SOURCE),
+    )
+
+
+def _title_as_missing_text(df: pl.DataFrame) -> pl.DataFrame:
+    """A headline-only row (empty text, a title) keeps its title as its text."""
+    empty = pl.col("text").str.strip_chars() == ""
+    return df.with_columns(
+        pl.when(empty & pl.col("title").is_not_null())
+        .then(pl.col("title"))
+        .otherwise(pl.col("text"))
+        .alias("text")
+    )
+
+
+def _drop_rows(df: pl.DataFrame, cmap: ColumnMap, path: Path) -> tuple[pl.DataFrame, dict]:
+    """Drop empty texts, repeated identical rows and repeated texts; conflicting ids are errors."""
+    dropped = dict.fromkeys(DROP_REASONS, 0)
+    kept = df.filter(pl.col("text").str.strip_chars() != "")
+    dropped["empty_text"] = df.height - kept.height
+    if kept.height == 0:
+        raise InputError("no documents with text", path=path)
+    kept = kept.with_columns(
+        pl.col("text").str.replace_all(r"\s+", " ").str.strip_chars().alias(_NORM)
+    )
+    _check_duplicate_ids(kept, cmap)
+    unique_ids = kept.filter(pl.int_range(pl.len()).over("doc_id") == 0)
+    dropped["duplicate_row"] = kept.height - unique_ids.height
+    unique_texts = unique_ids.filter(pl.col(_NORM).is_first_distinct())
+    dropped["duplicate_text"] = unique_ids.height - unique_texts.height
+    return unique_texts, dropped
+
+
+def _check_duplicate_ids(df: pl.DataFrame, cmap: ColumnMap) -> None:
+    """A doc_id seen before with a different (whitespace-normalised) text is an InputError."""
+    first = {name: pl.col(name).first().over("doc_id") for name in (_NORM, _ROW, _PATH)}
+    later = pl.int_range(pl.len()).over("doc_id") > 0
+    conflicts = df.with_columns(
+        first[_ROW].alias("_first_row"), first[_PATH].alias("_first_path")
+    ).filter(later & (pl.col(_NORM) != first[_NORM]))
+    if conflicts.height == 0:
+        return
+    bad = conflicts.row(0, named=True)
+    where = _where_first(bad["_first_path"], bad["_first_row"], bad[_PATH])
+    raise InputError(
+        f"duplicate doc_id '{bad['doc_id']}' ({where}) with a different text",
+        path=bad[_PATH],
+        row=bad[_ROW],
+        field=cmap.doc_id,
+    )
+
+
+def _where_first(path: str, row: int | None, current: str) -> str:
+    """ "first at row 2", or with the file when the first occurrence is in another file."""
+    if row is None:
+        return f"first in {path}"
+    if path == current:
+        return f"first at row {row}"
+    return f"first at {path}, row {row}"
