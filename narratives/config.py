@@ -1,0 +1,115 @@
+"""Training configuration: every parameter of a training, readable from and writable to TOML.
+
+A run records its full configuration in run.json, and ``narratives train --config FILE`` with that
+configuration (as TOML) reproduces the run on the same corpus.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from narratives.errors import InputError
+
+PERIODS = ("day", "week", "month", "quarter", "year")
+
+
+@dataclass
+class TrainConfig:
+    """All parameters of `narratives train`; defaults make `narratives train seeds/` work."""
+
+    seed: int = 42
+    embedder: str = "use-multilingual"
+    catalog: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    min_passage_chars: int = 200
+    max_passage_chars: int = 1200
+    batch_size: int = 64
+    cache: bool = True
+    cache_dir: str | None = None
+    min_topic_size: int | None = None
+    n_neighbors: int | None = None
+    n_components: int = 5
+    catalog_min_similarity: float | None = None
+    reduce_outliers: bool = True
+    outlier_threshold: float = 0.35
+    top_n_words: int = 10
+    languages: list[str] = field(default_factory=lambda: ["de", "en"])
+    ngram_range: list[int] = field(default_factory=lambda: [1, 2])
+    period: str = "month"
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self, path: Path | None = None) -> None:
+        """Reject values that cannot work, naming the field."""
+
+        def bad(name: str, why: str) -> InputError:
+            return InputError(f"{why} (got {getattr(self, name)!r})", path=path, field=name)
+
+        if self.min_passage_chars < 0 or self.max_passage_chars < max(50, self.min_passage_chars):
+            raise bad("max_passage_chars", "must be >= 50 and >= min_passage_chars")
+        if self.batch_size < 1:
+            raise bad("batch_size", "must be >= 1")
+        if self.min_topic_size is not None and self.min_topic_size < 2:
+            raise bad("min_topic_size", "must be >= 2")
+        if self.n_neighbors is not None and self.n_neighbors < 2:
+            raise bad("n_neighbors", "must be >= 2")
+        if self.n_components < 2:
+            raise bad("n_components", "must be >= 2")
+        if self.catalog_min_similarity is not None and not -1 <= self.catalog_min_similarity <= 1:
+            raise bad("catalog_min_similarity", "must be between -1 and 1")
+        if not -1 <= self.outlier_threshold <= 1:
+            raise bad("outlier_threshold", "must be between -1 and 1")
+        if self.top_n_words < 1:
+            raise bad("top_n_words", "must be >= 1")
+        if not self.languages:
+            raise bad("languages", "must name at least one language code")
+        if len(self.ngram_range) != 2 or not 1 <= self.ngram_range[0] <= self.ngram_range[1]:
+            raise bad("ngram_range", "must be [min, max] with 1 <= min <= max")
+        if self.period not in PERIODS:
+            raise bad("period", f"must be one of {', '.join(PERIODS)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for run.json and TOML (None values dropped: TOML has no null)."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(self.to_dict())
+
+    def with_overrides(self, **overrides: Any) -> TrainConfig:
+        """A copy with the given non-None values replaced (CLI flags over the config file)."""
+        values = self.to_dict() | {k: v for k, v in overrides.items() if v is not None}
+        return TrainConfig(**values)
+
+
+def load_config(path: str | Path | None) -> TrainConfig:
+    """Read a TOML config; unknown keys and bad values name the file and the field."""
+    if path is None:
+        return TrainConfig()
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("config file not found", path=path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not valid UTF-8 at byte {exc.start}", path=path) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"not valid TOML: {exc}", path=path) from exc
+    known = {f.name for f in fields(TrainConfig)}
+    for key in data:
+        if key not in known:
+            raise InputError(
+                f"unknown setting (known: {', '.join(sorted(known))})", path=path, field=key
+            )
+    try:
+        config = TrainConfig(**data)
+    except InputError as exc:
+        raise InputError(exc.reason, path=path, field=exc.field) from exc
+    except TypeError as exc:
+        raise InputError(f"bad value: {exc}", path=path) from exc
+    return config
