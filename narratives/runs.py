@@ -1,0 +1,258 @@
+"""Run directories under models/: written atomically, listed, loaded and validated.
+
+A run is everything one training produced (DESIGN.md, "Runs"). It is written into a hidden
+temporary directory beside its final place and renamed into place only when complete, so a crash
+or an interrupt never leaves half a run and never touches older runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from narratives.errors import InputError, RunError
+from narratives.schemas import ASSIGNMENTS, DOCUMENTS, PASSAGES, TOPICS
+
+RUN_RECORD = "run.json"
+MODEL_DIR = "model"
+TABLE_SCHEMAS: dict[str, pl.Schema] = {
+    "documents": DOCUMENTS,
+    "passages": PASSAGES,
+    "topics": TOPICS,
+    "assignments": ASSIGNMENTS,
+}
+REQUIRED_TABLES = ("documents", "passages", "topics", "assignments")
+_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def default_models_dir() -> Path:
+    """``$NARRATIVES_MODELS_DIR`` or ``./models``."""
+    return Path(os.environ.get("NARRATIVES_MODELS_DIR", "models"))
+
+
+def new_run_name(corpus: Path, now: datetime | None = None) -> str:
+    """A readable, sortable default name: ``<corpus>-<UTC timestamp>``."""
+    now = now or datetime.now(UTC)
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", corpus.stem or corpus.name or "corpus").strip("-")
+    return f"{stem or 'corpus'}-{now:%Y%m%d-%H%M%S}"
+
+
+def check_run_name(name: str) -> str:
+    """A run name must be a plain directory name."""
+    if not _NAME_PATTERN.match(name):
+        raise InputError(
+            f"run name {name!r} may only hold letters, digits, '.', '_' and '-'", field="run"
+        )
+    return name
+
+
+def write_run(
+    models_dir: Path,
+    name: str,
+    tables: dict[str, pl.DataFrame],
+    record: dict,
+    write_model: Callable[[Path], None] | None = None,
+    *,
+    overwrite: bool = False,
+) -> Path:
+    """Write a complete run to ``models_dir/name`` atomically and return its path.
+
+    An existing run of that name is replaced only with ``overwrite``; it stays intact until the
+    new one is complete.
+    """
+    check_run_name(name)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    final = models_dir / name
+    if final.exists() and not overwrite:
+        raise InputError(
+            "a run of this name exists; choose another --run or pass --overwrite",
+            path=final,
+            field="run",
+        )
+    staging = models_dir / f".tmp-{name}-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    try:
+        for table_name, frame in tables.items():
+            frame.write_parquet(staging / f"{table_name}.parquet")
+        if write_model is not None:
+            write_model(staging / MODEL_DIR)
+        record = {**record, "name": name, "files": sorted(p.name for p in staging.iterdir())}
+        (staging / RUN_RECORD).write_text(
+            json.dumps(record, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
+        )
+        _swap_into_place(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return final
+
+
+def _swap_into_place(staging: Path, final: Path) -> None:
+    if not final.exists():
+        os.replace(staging, final)
+        return
+    retired = final.with_name(f".old-{final.name}-{uuid.uuid4().hex[:8]}")
+    os.replace(final, retired)
+    try:
+        os.replace(staging, final)
+    except BaseException:
+        os.replace(retired, final)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+@dataclass
+class Run:
+    """A validated run directory; tables are read on demand."""
+
+    path: Path
+    record: dict
+    _cache: dict[str, pl.DataFrame] = field(default_factory=dict, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def table(self, name: str) -> pl.DataFrame:
+        """Read ``<name>.parquet`` of this run, checking its columns against the contract."""
+        if name not in self._cache:
+            self._cache[name] = _read_table(self.path, name)
+        return self._cache[name]
+
+    def has_table(self, name: str) -> bool:
+        return (self.path / f"{name}.parquet").is_file()
+
+    @property
+    def model_dir(self) -> Path:
+        return self.path / MODEL_DIR
+
+
+def _read_table(run_path: Path, name: str) -> pl.DataFrame:
+    path = run_path / f"{name}.parquet"
+    if not path.is_file():
+        raise RunError(f"{path}: missing; the run is incomplete, retrain it")
+    try:
+        frame = pl.read_parquet(path)
+    except Exception as exc:
+        raise RunError(f"{path}: not a readable Parquet file ({exc.__class__.__name__})") from exc
+    schema = TABLE_SCHEMAS.get(name)
+    if schema is not None:
+        for column, dtype in schema.items():
+            if column not in frame.columns:
+                raise RunError(f"{path}, field '{column}': column missing")
+            if frame.schema[column] != dtype:
+                raise RunError(
+                    f"{path}, field '{column}': type {frame.schema[column]}, expected {dtype}"
+                )
+    return frame
+
+
+def _read_record(run_path: Path) -> dict:
+    path = run_path / RUN_RECORD
+    if not path.is_file():
+        raise RunError(f"{path}: missing; not a complete run directory")
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RunError(f"{path}: corrupt ({exc})") from exc
+    if not isinstance(record, dict):
+        raise RunError(f"{path}: corrupt (not a JSON object)")
+    return record
+
+
+def resolve_run(name_or_path: str | Path | None, models_dir: Path | None = None) -> Path:
+    """A run's directory from a name under models/, a path, or None for the newest run."""
+    models_dir = models_dir or default_models_dir()
+    if name_or_path is None:
+        runs = list_runs(models_dir)
+        if not runs:
+            raise RunError(
+                f"{models_dir}: no runs yet; train one with `narratives train seeds/`"
+            )
+        return runs[0].path
+    candidate = Path(name_or_path)
+    if candidate.is_dir():
+        return candidate
+    under = models_dir / str(name_or_path)
+    if under.is_dir():
+        return under
+    known = ", ".join(r.name for r in list_runs(models_dir)[:10]) or "none"
+    raise RunError(f"{under}: no such run (runs in {models_dir}: {known})")
+
+
+def load_run(name_or_path: str | Path | None = None, models_dir: Path | None = None) -> Run:
+    """Load and validate a run; a corrupt or partial run raises RunError naming file and field."""
+    path = resolve_run(name_or_path, models_dir)
+    run = Run(path=path, record=_read_record(path))
+    for table in REQUIRED_TABLES:
+        run.table(table)
+    return run
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What `narratives runs` lists about a run."""
+
+    name: str
+    path: Path
+    created_at: str
+    corpus: str
+    embedder: str
+    n_documents: int
+    n_passages: int
+    n_topics: int
+    n_narratives: int
+
+
+def list_runs(models_dir: Path | None = None) -> list[RunSummary]:
+    """Complete runs under ``models_dir``, newest first; partial or hidden directories are skipped."""
+    models_dir = models_dir or default_models_dir()
+    if not models_dir.is_dir():
+        return []
+    summaries = []
+    for path in models_dir.iterdir():
+        if path.name.startswith(".") or not path.is_dir():
+            continue
+        try:
+            record = _read_record(path)
+        except RunError:
+            continue
+        if any(not (path / f"{t}.parquet").is_file() for t in REQUIRED_TABLES):
+            continue
+        metrics = record.get("metrics", {})
+        summaries.append(
+            RunSummary(
+                name=path.name,
+                path=path,
+                created_at=str(record.get("created_at", "")),
+                corpus=str(record.get("corpus", {}).get("path", "")),
+                embedder=str(record.get("embedder", {}).get("name", "")),
+                n_documents=int(metrics.get("n_documents", 0)),
+                n_passages=int(metrics.get("n_passages", 0)),
+                n_topics=int(metrics.get("n_topics", 0)),
+                n_narratives=int(metrics.get("n_catalog_narratives_found", 0)),
+            )
+        )
+    return sorted(summaries, key=lambda s: (s.created_at, s.name), reverse=True)
+
+
+def broken_runs(models_dir: Path | None = None) -> list[Path]:
+    """Visible directories under ``models_dir`` that are not complete runs."""
+    models_dir = models_dir or default_models_dir()
+    if not models_dir.is_dir():
+        return []
+    complete = {s.path for s in list_runs(models_dir)}
+    return sorted(
+        p
+        for p in models_dir.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and p not in complete
+    )
