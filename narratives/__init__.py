@@ -1,4 +1,4 @@
-"""narratives: find the narratives in a news corpus and show how they drift over time and outlets."""
+"""narratives: find the narratives in a news corpus and how they drift over time and outlets."""
 
 from narratives.errors import InputError, NarrativesError, RunError
 

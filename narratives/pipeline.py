@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 from narratives import __version__
@@ -101,7 +100,9 @@ def train(
             embedder.fit(texts)
         cache = None
         if config.cache:
-            cache = EmbeddingCache(Path(config.cache_dir) if config.cache_dir else default_cache_dir())
+            cache = EmbeddingCache(
+                Path(config.cache_dir) if config.cache_dir else default_cache_dir()
+            )
         embeddings = embed(
             texts,
             embedder,

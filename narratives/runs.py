@@ -175,9 +175,7 @@ def resolve_run(name_or_path: str | Path | None, models_dir: Path | None = None)
     if name_or_path is None:
         runs = list_runs(models_dir)
         if not runs:
-            raise RunError(
-                f"{models_dir}: no runs yet; train one with `narratives train seeds/`"
-            )
+            raise RunError(f"{models_dir}: no runs yet; train one with `narratives train seeds/`")
         return runs[0].path
     candidate = Path(name_or_path)
     if candidate.is_dir():
@@ -214,7 +212,7 @@ class RunSummary:
 
 
 def list_runs(models_dir: Path | None = None) -> list[RunSummary]:
-    """Complete runs under ``models_dir``, newest first; partial or hidden directories are skipped."""
+    """Complete runs under ``models_dir``, newest first; partial or hidden ones are skipped."""
     models_dir = models_dir or default_models_dir()
     if not models_dir.is_dir():
         return []

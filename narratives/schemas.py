@@ -50,7 +50,7 @@ OUTLIER_TOPIC = -1
 
 
 def conform(df: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
-    """Select and cast ``df`` to ``schema`` (column order and dtypes), adding absent columns as null."""
+    """Select and cast ``df`` to ``schema`` (order and dtypes); absent columns become null."""
     return df.select(
         [
             (pl.col(name) if name in df.columns else pl.lit(None)).cast(dtype).alias(name)

@@ -38,7 +38,9 @@ def seeds_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     models = tmp_path_factory.mktemp("models")
     config = TrainConfig(cache_dir=str(tmp_path_factory.mktemp("cache")))
-    return train(SEEDS, config, run_name="seeds", models_dir=models, progress=False, log=None).run_path
+    return train(
+        SEEDS, config, run_name="seeds", models_dir=models, progress=False, log=None
+    ).run_path
 
 
 def shared_corpus(relative: str) -> Path:

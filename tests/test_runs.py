@@ -15,17 +15,27 @@ from narratives.schemas import ASSIGNMENTS, DOCUMENTS, PASSAGES, TOPICS
 
 def _tables() -> dict[str, pl.DataFrame]:
     return {
-        "documents": pl.DataFrame(
-            {"doc_id": ["a"], "text": ["Text"], "source": ["X"]}
-        ).select([pl.col(c) if c in ("doc_id", "text", "source") else pl.lit(None).alias(c)
-                  for c in DOCUMENTS]).cast(dict(DOCUMENTS)),
+        "documents": pl.DataFrame({"doc_id": ["a"], "text": ["Text"], "source": ["X"]})
+        .select(
+            [
+                pl.col(c) if c in ("doc_id", "text", "source") else pl.lit(None).alias(c)
+                for c in DOCUMENTS
+            ]
+        )
+        .cast(dict(DOCUMENTS)),
         "passages": pl.DataFrame(
             {"passage_id": ["a#0"], "doc_id": ["a"], "position": [0], "text": ["Text"]},
             schema=PASSAGES,
         ),
         "topics": pl.DataFrame(
-            {"topic_id": [0], "label": ["t"], "narrative_id": [None], "keywords": [["w"]],
-             "size": [1], "representative_passage_ids": [["a#0"]]},
+            {
+                "topic_id": [0],
+                "label": ["t"],
+                "narrative_id": [None],
+                "keywords": [["w"]],
+                "size": [1],
+                "representative_passage_ids": [["a#0"]],
+            },
             schema=TOPICS,
         ),
         "assignments": pl.DataFrame(
