@@ -212,30 +212,30 @@ def _echo_table(frame: pl.DataFrame) -> None:
 
 
 def _print_topics(run_path: Path, show_outliers: bool = False) -> None:
+    """A readable topic list: label and narrative id, size, then the keywords on their own line."""
     from narratives.runs import load_run
 
     run = load_run(run_path)
-    table = run.table("topics")
+    assignments = run.table("assignments")
+    docs = assignments.group_by("topic_id").agg(pl.col("doc_id").n_unique().alias("docs"))
+    table = run.table("topics").join(docs, on="topic_id", how="left").sort("size", descending=True)
     if not show_outliers:
         table = table.filter(pl.col("topic_id") >= 0)
-    n_docs = run.table("assignments").select(pl.col("doc_id").n_unique()).item()
-    docs_per_topic = (
-        run.table("assignments").group_by("topic_id").agg(pl.col("doc_id").n_unique().alias("docs"))
+    named = table["narrative_id"].drop_nulls().len()
+    click.echo(
+        f"{run.name}: {table.height} topics ({named} catalogued narratives, "
+        f"{table.height - named} new) over {assignments['doc_id'].n_unique()} documents, "
+        f"{assignments.height} passages\n"
     )
-    shown = (
-        table.join(docs_per_topic, on="topic_id", how="left")
-        .sort("size", descending=True)
-        .select(
-            pl.col("topic_id").alias("topic"),
-            pl.col("label"),
-            pl.col("narrative_id").fill_null("(new)").alias("narrative"),
-            pl.col("size").alias("passages"),
-            pl.col("docs"),
-            pl.col("keywords").list.head(6).list.join(", ").alias("keywords"),
+    click.echo(f"{'topic':>6} {'passages':>9} {'docs':>6}  label")
+    indent = " " * 25
+    for row in table.iter_rows(named=True):
+        tag = f"  [{row['narrative_id']}]" if row["narrative_id"] else "  (new)"
+        click.echo(
+            f"{row['topic_id']:>6} {row['size']:>9} {row['docs'] or 0:>6}  {row['label']}{tag}"
         )
-    )
-    click.echo(f"{run.name}: {table.height} topics over {n_docs} documents")
-    _echo_table(shown)
+        if row["keywords"]:
+            click.echo(f"{indent}{', '.join(row['keywords'][:8])}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,6 +18,7 @@ embeddings and learns, in three steps:
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections import Counter
 from collections.abc import Callable
@@ -385,12 +386,18 @@ class NarrativeModel:
     def save(self, directory: Path) -> None:
         """Write the BERTopic model (safetensors) and the catalog state into ``directory``."""
         directory.mkdir(parents=True, exist_ok=True)
-        self.topic_model_.save(
-            str(directory / "bertopic"),
-            serialization="safetensors",
-            save_ctfidf=True,
-            save_embedding_model=False,
-        )
+        bertopic_logger = logging.getLogger("BERTopic")
+        level = bertopic_logger.level
+        bertopic_logger.setLevel(logging.ERROR)
+        try:
+            self.topic_model_.save(
+                str(directory / "bertopic"),
+                serialization="safetensors",
+                save_ctfidf=True,
+                save_embedding_model=False,
+            )
+        finally:
+            bertopic_logger.setLevel(level)
         state = {"params": asdict(self.params_), "embedder": self.embedder.id}
         (directory / "narrative_model.json").write_text(json.dumps(state, indent=2))
         np.save(directory / "corpus_mean.npy", self.corpus_mean_)

@@ -1,0 +1,106 @@
+"""The command line: --help everywhere, one-line errors with non-zero exits, export round trip."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from narratives.cli import main
+from narratives.export import read_table
+
+COMMANDS = ["train", "runs", "topics", "export", "config"]
+
+
+def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("command", [None, *COMMANDS])
+def test_every_command_has_help(command: str | None, capsys) -> None:
+    code, out, _ = run_cli([command, "--help"] if command else ["--help"], capsys)
+    assert code == 0 and "Usage:" in out
+
+
+def test_console_script_is_installed() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "narratives.cli", "--version"], capture_output=True, text=True
+    )
+    assert result.returncode == 0 and "narratives" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"id,body\n1,Text\n", r"data\.csv.*field 'text'"),
+        (b"doc_id,text,date\n1,Eins,2022-01-01\n2,Zwei,gestern\n", r"row 2, field 'date'"),
+        (b"", r"data\.csv.*no documents"),
+        (b"doc_id,text\n1,Gr\xfc\xdfe\n", r"data\.csv.*UTF-8"),
+        (b"doc_id,text\na,Eins\na,Zwei\n", r"row 2, field 'doc_id'.*duplicate"),
+    ],
+)
+def test_bad_input_is_one_line_naming_file_row_field(
+    tmp_path: Path, capsys, content: bytes, expected: str
+) -> None:
+    corpus = tmp_path / "data.csv"
+    corpus.write_bytes(content)
+    models = tmp_path / "models"
+    code, _, err = run_cli(["train", str(corpus), "--models-dir", str(models), "-q"], capsys)
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ")
+    import re
+
+    assert re.search(expected, lines[0]), lines[0]
+    assert not models.exists() or not any(models.iterdir())
+
+
+def test_corrupt_run_is_reported(tmp_path: Path, capsys) -> None:
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "run.json").write_text("{")
+    code, _, err = run_cli(["topics", "broken", "--models-dir", str(tmp_path)], capsys)
+    assert code == 3 and "run.json" in err
+
+
+@pytest.mark.slow
+def test_topics_and_runs_show_the_seeds_run(seeds_run: Path, capsys) -> None:
+    code, out, _ = run_cli(["topics", str(seeds_run)], capsys)
+    assert code == 0
+    assert "Friedensverhandlungen statt Militärhilfe" in out
+    code, out, _ = run_cli(["runs", "--models-dir", str(seeds_run.parent)], capsys)
+    assert code == 0 and "seeds" in out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "json"])
+def test_export_round_trips(seeds_run: Path, tmp_path: Path, capsys, fmt: str) -> None:
+    from narratives.export import export_tables
+    from narratives.runs import load_run
+
+    code, out, _ = run_cli(
+        ["export", str(seeds_run), "--format", fmt, "--out", str(tmp_path)], capsys
+    )
+    assert code == 0
+    expected = export_tables(load_run(seeds_run))
+    written = {Path(line).stem: Path(line) for line in out.split()}
+    assert (
+        set(written) == set(expected) >= {"topics", "assignments", "documents", "document_topics"}
+    )
+    for stem, frame in expected.items():
+        back = read_table(written[stem])
+        assert back.columns == frame.columns, stem
+        assert back.height == frame.height, stem
+        if fmt == "parquet":
+            assert back.equals(frame), stem
+    documents = read_table(written["documents"])
+    assert documents.filter(pl.col("narrative_mix").is_null()).height == 0
