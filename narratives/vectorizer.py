@@ -85,7 +85,9 @@ class _KeyCache(dict):
 class TopicWordAnalyzer:
     """Picklable CountVectorizer analyzer: a text -> its lemma unigrams, then its n-grams.
 
-    Terms are lowercase lemmas of the kept tokens; a token is dropped when it is shorter than
+    Each text is lemmatised in one language: the configured language whose stop words it uses
+    most (so English "rocket" is not read as the German verb "rocken"). Terms are lowercase
+    lemmas of the kept tokens; a token is dropped when it is shorter than
     ``min_token_chars`` (all-caps acronyms such as "EU" excepted), has no letter, or when its
     lowercase surface form or lemma is a stop word. N-grams join consecutive kept tokens of one
     sentence with a space.
@@ -103,12 +105,27 @@ class TopicWordAnalyzer:
         self.extra_stop_words = tuple(sorted({word.lower() for word in extra_stop_words}))
         self.min_token_chars = int(min_token_chars)
         self.stop_words = stop_words(self.languages, self.extra_stop_words)
-        self._keys = _KeyCache(self._term_key)
-        self._lemmas: dict[str, str] = {}
+        self._language_markers = {
+            lang: frozenset(stopwordsiso.stopwords(lang)) for lang in self.languages
+        }
+        self._keys = {
+            lang: _KeyCache(lambda token, lang=lang: self._term_key(token, lang))
+            for lang in self.languages
+        }
+        self._lemmas: dict[tuple[str, str], str] = {}
+
+    def language_of(self, tokens: list[str]) -> str:
+        """The configured language whose stop words occur most among ``tokens`` (ties: first)."""
+        if len(self.languages) == 1:
+            return self.languages[0]
+        lowered = [token.lower() for token in tokens[:400] if token]
+        hits = [sum(t in self._language_markers[lang] for t in lowered) for lang in self.languages]
+        return self.languages[hits.index(max(hits))]
 
     def __call__(self, doc: str) -> list[str]:
         """The terms of ``doc``: unigrams in text order, then n-grams by increasing n."""
-        keys = map(self._keys.__getitem__, TOKEN_OR_BREAK.findall(doc))
+        tokens = TOKEN_OR_BREAK.findall(doc)
+        keys = map(self._keys[self.language_of(tokens)].__getitem__, tokens)
         sequence = [key for key in keys if key != ""]
         terms = [key for key in sequence if key] if self.ngram_range[0] == 1 else []
         terms += self._ngrams(sequence)
@@ -125,39 +142,40 @@ class TopicWordAnalyzer:
                 grams += [" ".join(gram) for gram in zip(*shifted, strict=False) if all(gram)]
         return grams
 
-    def _term_key(self, token: str) -> str:
-        """The term key of a surface token, or "" when the token is dropped."""
+    def _term_key(self, token: str, lang: str) -> str:
+        """The term key of a surface token in ``lang``, or "" when the token is dropped."""
         if len(token) < self.min_token_chars and not (len(token) > 1 and token.isupper()):
             return ""
         if not any(map(str.isalpha, token)) or token.lower() in self.stop_words:
             return ""
-        key = self.lemma(token).lower()
+        key = self.lemma(token, lang).lower()
         return "" if key in self.stop_words else sys.intern(key)
 
-    def lemma(self, token: str) -> str:
-        """The cased simplemma lemma of a surface token (cached).
+    def lemma(self, token: str, lang: str | None = None) -> str:
+        """The cased simplemma lemma of a surface token in ``lang`` (default: the first language).
 
         All-caps words are lemmatised in title case and given back in capitals ("UKRAINE-KRIEGS"
         -> "UKRAINE-KRIEG"), short ones are acronyms kept as they are ("NATO").
         """
-        lemma = self._lemmas.get(token)
+        lang = lang or self.languages[0]
+        lemma = self._lemmas.get((token, lang))
         if lemma is None:
             if len(self._lemmas) >= _MAX_CACHE_ENTRIES:
                 self._lemmas.clear()
-            lemma = self._lemmas[token] = self._lemmatize(token)
+            lemma = self._lemmas[(token, lang)] = self._lemmatize(token, lang)
         return lemma
 
-    def _lemmatize(self, token: str) -> str:
+    def _lemmatize(self, token: str, lang: str) -> str:
         """The simplemma lemma of ``token``, capitals handled as :meth:`lemma` says."""
         if not token.isupper():
-            return simplemma.lemmatize(token, lang=self.languages, greedy=False)
+            return simplemma.lemmatize(token, lang=lang, greedy=False)
         if len(token) <= _ACRONYM_MAX_CHARS and token.isalnum():
             return token
-        return simplemma.lemmatize(token.title(), lang=self.languages, greedy=False).upper()
+        return simplemma.lemmatize(token.title(), lang=lang, greedy=False).upper()
 
-    def term_key(self, token: str) -> str:
+    def term_key(self, token: str, lang: str | None = None) -> str:
         """The term key of a surface token ("" when dropped), as the analyzer emits it."""
-        return self._keys[token] or ""
+        return self._keys[lang or self.languages[0]][token] or ""
 
     def __getstate__(self) -> dict[str, Any]:
         """The constructor arguments only: the caches are rebuilt, not pickled."""
@@ -227,23 +245,22 @@ def build_vectorizer(
 
 
 def display_forms(texts: Iterable[str], analyzer: TopicWordAnalyzer) -> dict[str, str]:
-    """Term key -> its natural spelling: the most frequent cased lemma seen in ``texts``.
+    """Term key -> its natural spelling, as the texts spell it.
 
-    Sentence-initial occurrences count only for keys never seen elsewhere, so German nouns come
-    out capitalised, verbs and adjectives in lower case and "NATO" in capitals. N-gram keys map
-    to the join of their parts' forms.
+    A unigram shows its most frequent cased lemma; sentence-initial occurrences count only for
+    keys never seen elsewhere, so German nouns come out capitalised, verbs and adjectives in lower
+    case and "NATO" in capitals. An n-gram shows its most frequent surface wording
+    ("diplomatische Lösung", not the lemma pair "diplomatisch Lösung").
     """
     inside: defaultdict[str, Counter[str]] = defaultdict(Counter)
     initial: defaultdict[str, Counter[str]] = defaultdict(Counter)
-    grams: set[str] = set()
+    grams: defaultdict[str, Counter[str]] = defaultdict(Counter)
     for text in texts:
-        sequence = _count_forms(text, analyzer, inside, initial)
-        grams.update(analyzer._ngrams(sequence))
+        _count_forms(text, analyzer, inside, initial, grams)
     forms = {
         key: (inside.get(key) or initial[key]).most_common(1)[0][0] for key in {**initial, **inside}
     }
-    for gram in grams:
-        forms[gram] = " ".join(forms[part] for part in gram.split(" "))
+    forms.update((gram, counts.most_common(1)[0][0]) for gram, counts in grams.items())
     return forms
 
 
@@ -252,22 +269,33 @@ def _count_forms(
     analyzer: TopicWordAnalyzer,
     inside: defaultdict[str, Counter[str]],
     initial: defaultdict[str, Counter[str]],
-) -> list[str | None]:
+    grams: defaultdict[str, Counter[str]],
+) -> None:
     """Count the cased lemma of each kept token of ``text`` into ``inside`` or, when it starts
-    a sentence, ``initial``; return the kept keys with ``None`` at breaks, for n-grams."""
-    sequence: list[str | None] = []
+    a sentence, ``initial``, and the surface wording of each n-gram into ``grams``."""
+    keys: list[str | None] = []
+    surfaces: list[str | None] = []
     at_start = True
-    for token in TOKEN_OR_BREAK.findall(text):
+    tokens = TOKEN_OR_BREAK.findall(text)
+    lang = analyzer.language_of(tokens)
+    for token in tokens:
         if not token:
             at_start = True
-            sequence.append(None)
+            keys.append(None)
+            surfaces.append(None)
             continue
-        key = analyzer.term_key(token)
+        key = analyzer.term_key(token, lang)
         counts, at_start = (initial if at_start else inside), False
         if key:
-            counts[key][_cased_lemma(token, analyzer.lemma(token))] += 1
-            sequence.append(key)
-    return sequence
+            counts[key][_cased_lemma(token, analyzer.lemma(token, lang))] += 1
+            keys.append(key)
+            surfaces.append(token)
+    low, high = analyzer.ngram_range
+    for n in range(max(2, low), high + 1):
+        for i in range(len(keys) - n + 1):
+            window = keys[i : i + n]
+            if all(window):
+                grams[" ".join(window)][" ".join(surfaces[i : i + n])] += 1
 
 
 def _cased_lemma(token: str, lemma: str) -> str:

@@ -124,3 +124,18 @@ def test_bad_configuration_is_an_input_error() -> None:
         TopicWordAnalyzer(languages=("de", "xx"))
     with pytest.raises(InputError):
         TopicWordAnalyzer(ngram_range=(2, 1))
+
+
+def test_bigrams_show_their_surface_wording() -> None:
+    analyzer = TopicWordAnalyzer(ngram_range=(1, 2))
+    texts = ["Wir müssen diplomatische Lösungen finden.", "Eine diplomatische Lösung fehlt."]
+    forms = display_forms(texts, analyzer)
+    assert forms["diplomatisch lösung"] in {"diplomatische Lösungen", "diplomatische Lösung"}
+
+
+def test_each_text_is_lemmatised_in_its_own_language() -> None:
+    analyzer = TopicWordAnalyzer(languages=("de", "en"), ngram_range=(1, 1))
+    english = analyzer("The rocket systems were fired at the gas plant.")
+    assert "rocket" in english and "rocken" not in english and "gas" in english
+    german = analyzer("Die Raketen wurden auf das Gaskraftwerk abgefeuert.")
+    assert "rakete" in german
