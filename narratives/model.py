@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -77,6 +78,34 @@ def _bertopic_backend(embedder: Embedder):
             return embedder.encode(list(documents))
 
     return OfflineBackend()
+
+
+EXACT_KNN_MAX_PASSAGES = 40_000
+
+
+def exact_knn(embeddings: np.ndarray, k: int, chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """Exact cosine k-nearest neighbours of unit rows (self first), in row chunks.
+
+    Handing UMAP these neighbours skips pynndescent, whose just-in-time compilation costs about
+    half a minute in every fresh process; up to EXACT_KNN_MAX_PASSAGES rows the exact search is
+    also faster, and it is deterministic.
+    """
+    n = embeddings.shape[0]
+    k = min(k, n)
+    indices = np.empty((n, k), dtype=np.int32)
+    distances = np.empty((n, k), dtype=np.float32)
+    for start in range(0, n, chunk):
+        sims = embeddings[start : start + chunk] @ embeddings.T
+        rows = np.arange(sims.shape[0])
+        sims[rows, start + rows] = np.inf
+        part = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        part_sims = np.take_along_axis(sims, part, axis=1)
+        order = np.lexsort((part, -part_sims), axis=1)
+        indices[start : start + chunk] = np.take_along_axis(part, order, axis=1)
+        ordered = np.take_along_axis(part_sims, order, axis=1)
+        ordered[:, 0] = 1.0
+        distances[start : start + chunk] = np.clip(1.0 - ordered, 0.0, 2.0)
+    return indices, distances
 
 
 def _unit(matrix: np.ndarray) -> np.ndarray:
@@ -244,6 +273,10 @@ class NarrativeModel:
             f"discovery: BERTopic on {m} passages (UMAP n_neighbors={n_neighbors}, "
             f"HDBSCAN min_cluster_size={min_size})"
         )
+        precomputed = None
+        if m <= EXACT_KNN_MAX_PASSAGES:
+            indices, distances = exact_knn(embeddings[rest], n_neighbors)
+            precomputed = (indices, distances, None)
         umap_model = UMAP(
             n_neighbors=n_neighbors,
             n_components=n_components,
@@ -252,6 +285,7 @@ class NarrativeModel:
             random_state=self.seed,
             init="spectral" if m >= 200 else "random",
             low_memory=True,
+            precomputed_knn=precomputed,
         )
         hdbscan_model = HDBSCAN(
             min_cluster_size=min_size,
@@ -269,7 +303,9 @@ class NarrativeModel:
             verbose=False,
         )
         docs = [texts[i] for i in rest]
-        topics, _ = discovery.fit_transform(docs, embeddings[rest])
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=UserWarning, module="umap")
+            topics, _ = discovery.fit_transform(docs, embeddings[rest])
         topics = np.asarray(topics, dtype=np.int64)
         has_topics = (topics >= 0).any()
         if self.reduce_outliers and has_topics and (topics < 0).any():
@@ -313,13 +349,28 @@ class NarrativeModel:
         self._say(f"representation: c-TF-IDF keywords for {len(set(labels.tolist()))} topics")
         topics, _ = topic_model.fit_transform(texts, embeddings, y=labels)
         topics = np.asarray(topics, dtype=np.int64)
-        forms = display_forms(texts, vectorizer.analyzer)
+        forms = self._keyword_forms(topic_model, texts, topics, vectorizer.analyzer)
         label_of_topic = {int(t): int(lab) for t, lab in zip(topics, labels, strict=True)}
         self.topic_model_ = topic_model
         self.topics_ = self._topics_table(
             passages, texts, topics, label_of_topic, narrative_of_label, forms
         )
         self.assignments_ = self._assignments_table(passages, embeddings, topics)
+
+    @staticmethod
+    def _keyword_forms(topic_model, texts: list[str], topics: np.ndarray, analyzer) -> dict:
+        """Natural spellings of the topics' keywords, read from a sample of each topic's passages
+        (the whole corpus only for keywords the sample misses)."""
+        wanted = {
+            word
+            for topic in set(topics.tolist()) - {OUTLIER_TOPIC}
+            for word, _ in (topic_model.get_topic(topic) or [])
+        }
+        sample = [i for t in np.unique(topics) for i in np.flatnonzero(topics == t)[:200]]
+        forms = display_forms([texts[i] for i in sorted(sample)], analyzer)
+        if wanted - forms.keys():
+            forms = display_forms(texts, analyzer)
+        return forms
 
     def _topics_table(
         self,

@@ -353,3 +353,15 @@ def test_shared_ukraine_corpus() -> None:
     assert df.height == report.n_kept
     assert df["doc_id"].is_unique().all()
     assert report.n_missing_date == df["date"].null_count()
+
+
+def test_headline_only_rows_use_their_title_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "headlines.jsonl"
+    path.write_text(
+        '{"doc_id": "h1", "title": "Munition wird knapp", "text": ""}\n'
+        '{"doc_id": "h2", "title": "Gegenoffensive stockt", "text": "Teaser zur Lage."}\n',
+        encoding="utf-8",
+    )
+    documents, report = load_corpus(path)
+    assert documents["text"].to_list() == ["Munition wird knapp", "Teaser zur Lage."]
+    assert report.dropped["empty_text"] == 0
