@@ -8,14 +8,13 @@ a narrative's centroid carry its id (see model.py).
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from narratives.errors import InputError
+from narratives.errors import InputError, read_toml
 
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _REQUIRED = ("id", "label_de", "label_en", "description", "examples")
@@ -74,14 +73,7 @@ def default_catalog_path() -> Path:
 def load_catalog(path: str | Path | None = None) -> Catalog:
     """Read and validate a catalog TOML; ``None`` reads the shipped one."""
     path = Path(path) if path is not None else default_catalog_path()
-    if not path.is_file():
-        raise InputError("catalog file not found", path=path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not valid UTF-8 at byte {exc.start}", path=path) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"not valid TOML: {exc}", path=path) from exc
+    data = read_toml(path, "catalog")
     entries = data.get("narrative")
     if not isinstance(entries, list) or not entries:
         raise InputError("no [[narrative]] entries", path=path, field="narrative")

@@ -6,14 +6,13 @@ configuration (as TOML) reproduces the run on the same corpus.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
-from narratives.errors import InputError
+from narratives.errors import InputError, read_toml
 
 PERIODS = ("day", "week", "month", "quarter", "year")
 
@@ -92,14 +91,7 @@ def load_config(path: str | Path | None) -> TrainConfig:
     if path is None:
         return TrainConfig()
     path = Path(path)
-    if not path.is_file():
-        raise InputError("config file not found", path=path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not valid UTF-8 at byte {exc.start}", path=path) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"not valid TOML: {exc}", path=path) from exc
+    data = read_toml(path, "config")
     known = {f.name for f in fields(TrainConfig)}
     for key in data:
         if key not in known:

