@@ -192,10 +192,13 @@ def export(run, fmt, out, models_dir) -> None:
 
 @cli.command("config")
 def show_config() -> None:
-    """Print the default training configuration as TOML (a starting point for --config)."""
+    """Print the default training configuration as TOML (a starting point for --config).
+
+    Map input columns in its [columns] table, e.g. text = "body", date = "published".
+    """
     from narratives.config import TrainConfig
 
-    click.echo(TrainConfig().to_toml(), nl=False)
+    click.echo(TrainConfig().to_commented_toml(), nl=False)
 
 
 def _echo_table(frame: pl.DataFrame) -> None:

@@ -15,6 +15,17 @@ import tomli_w
 from narratives.errors import InputError, read_toml
 
 PERIODS = ("day", "week", "month", "quarter", "year")
+_HEADER = (
+    "# narratives training configuration: `narratives train CORPUS --config THIS_FILE`.\n"
+    "# Keys are documented in the README (Configuration). Command-line flags override them.\n\n"
+)
+_OPTIONAL_HINTS = {
+    "catalog": '"my_catalog.toml"        # default: the shipped catalog',
+    "cache_dir": '"/path/to/cache"        # default: ~/.cache/narratives/embeddings',
+    "min_topic_size": "20                  # default: adapts to the corpus size",
+    "n_neighbors": "15                     # default: adapts to the corpus size",
+    "catalog_min_similarity": "0.35        # default: per embedder",
+}
 
 
 @dataclass
@@ -79,6 +90,18 @@ class TrainConfig:
 
     def to_toml(self) -> str:
         return tomli_w.dumps(self.to_dict())
+
+    def to_commented_toml(self) -> str:
+        """The TOML of ``to_toml`` with a header and the optional (unset) keys as comments."""
+        body = self.to_toml()
+        unset = [
+            f"# {name} = {_OPTIONAL_HINTS[name]}"
+            for name in _OPTIONAL_HINTS
+            if getattr(self, name) is None
+        ]
+        head, sep, tables = body.partition("[columns]")
+        hints = "\n".join(unset) + "\n\n" if unset else ""
+        return _HEADER + head.rstrip("\n") + "\n\n" + hints + sep + tables
 
     def with_overrides(self, **overrides: Any) -> TrainConfig:
         """A copy with the given non-None values replaced (CLI flags over the config file)."""

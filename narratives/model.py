@@ -108,6 +108,28 @@ def exact_knn(embeddings: np.ndarray, k: int, chunk: int = 2048) -> tuple[np.nda
     return indices, distances
 
 
+def umap_for(embeddings: np.ndarray, n_neighbors: int, n_components: int, seed: int):
+    """BERTopic's UMAP settings, seeded, with exact neighbours up to EXACT_KNN_MAX_PASSAGES rows
+    (pynndescent's approximate search above that)."""
+    from umap import UMAP
+
+    n = embeddings.shape[0]
+    extra = {}
+    if n <= EXACT_KNN_MAX_PASSAGES:
+        indices, distances = exact_knn(embeddings, n_neighbors)
+        extra["precomputed_knn"] = (indices, distances, None)
+    return UMAP(
+        n_neighbors=n_neighbors,
+        n_components=n_components,
+        min_dist=0.0,
+        metric="cosine",
+        random_state=seed,
+        init="spectral" if n >= 200 else "random",
+        low_memory=True,
+        **extra,
+    )
+
+
 def _unit(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
@@ -267,26 +289,12 @@ class NarrativeModel:
         from bertopic import BERTopic
         from hdbscan import HDBSCAN
         from sklearn.feature_extraction.text import CountVectorizer
-        from umap import UMAP
 
         self._say(
             f"discovery: BERTopic on {m} passages (UMAP n_neighbors={n_neighbors}, "
             f"HDBSCAN min_cluster_size={min_size})"
         )
-        precomputed = None
-        if m <= EXACT_KNN_MAX_PASSAGES:
-            indices, distances = exact_knn(embeddings[rest], n_neighbors)
-            precomputed = (indices, distances, None)
-        umap_model = UMAP(
-            n_neighbors=n_neighbors,
-            n_components=n_components,
-            min_dist=0.0,
-            metric="cosine",
-            random_state=self.seed,
-            init="spectral" if m >= 200 else "random",
-            low_memory=True,
-            precomputed_knn=precomputed,
-        )
+        umap_model = umap_for(embeddings[rest], n_neighbors, n_components, self.seed)
         hdbscan_model = HDBSCAN(
             min_cluster_size=min_size,
             min_samples=min_samples,
