@@ -32,9 +32,9 @@ def test_every_command_has_help(command: str | None, capsys) -> None:
 
 
 def test_console_script_is_installed() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "narratives.cli", "--version"], capture_output=True, text=True
-    )
+    script = Path(sys.executable).parent / "narratives"
+    assert script.is_file(), "pip install -e . installs the `narratives` console script"
+    result = subprocess.run([str(script), "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and "narratives" in result.stdout
 
 
