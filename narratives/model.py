@@ -69,7 +69,7 @@ def adapt_n_neighbors(n: int) -> int:
     return int(max(2, min(15, n // 3)))
 
 
-def _bertopic_backend(embedder: Embedder):
+def bertopic_backend(embedder: Embedder):
     """Wrap an offline embedder so BERTopic embeds through it (never through its default model)."""
     from bertopic.backend import BaseEmbedder
 
@@ -303,7 +303,7 @@ class NarrativeModel:
             prediction_data=False,
         )
         discovery = BERTopic(
-            embedding_model=_bertopic_backend(self.embedder),
+            embedding_model=bertopic_backend(self.embedder),
             umap_model=umap_model,
             hdbscan_model=hdbscan_model,
             vectorizer_model=CountVectorizer(max_features=20_000),
@@ -345,7 +345,7 @@ class NarrativeModel:
 
         vectorizer = build_vectorizer(languages=self.languages, ngram_range=self.ngram_range)
         topic_model = BERTopic(
-            embedding_model=_bertopic_backend(self.embedder),
+            embedding_model=bertopic_backend(self.embedder),
             umap_model=BaseDimensionalityReduction(),
             hdbscan_model=BaseCluster(),
             vectorizer_model=vectorizer,

@@ -78,3 +78,23 @@ def test_same_seed_gives_identical_topics_and_assignments(seeds_run: Path, tmp_p
     assert first.table("topics").equals(second.table("topics"))
     assert first.table("assignments").equals(second.table("assignments"))
     assert first.table("prevalence").equals(second.table("prevalence"))
+
+
+def test_saved_bertopic_model_loads_offline_and_transforms(seeds_run: Path) -> None:
+    from bertopic import BERTopic
+
+    from narratives.embed import get_embedder
+    from narratives.model import bertopic_backend
+
+    run = load_run(seeds_run)
+    model = BERTopic.load(
+        str(run.model_dir / "bertopic"),
+        embedding_model=bertopic_backend(get_embedder("use-multilingual")),
+    )
+    topics = run.table("topics").filter(pl.col("topic_id") >= 0)
+    assert set(model.get_topics()) - {-1} == set(topics["topic_id"].to_list())
+    passages = run.table("passages")
+    assigned = run.table("assignments")["topic_id"].to_list()
+    predicted, _ = model.transform(passages["text"].to_list())
+    agreement = sum(p == a for p, a in zip(predicted, assigned, strict=True)) / len(assigned)
+    assert agreement >= 0.6, "a passage is mostly given back its own topic"
