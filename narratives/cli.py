@@ -190,6 +190,125 @@ def export(run, fmt, out, models_dir) -> None:
         click.echo(str(path))
 
 
+@cli.command()
+@click.argument("run", required=False)
+@click.option(
+    "--period",
+    type=click.Choice(["auto", "day", "week", "month", "quarter", "year"]),
+    default="auto",
+    show_default=True,
+    help="Period of the time series.",
+)
+@click.option(
+    "--by",
+    type=click.Choice(["source", "none"]),
+    default="source",
+    show_default=True,
+    help="Also compute every table per outlet (source), or only over all outlets.",
+)
+@click.option(
+    "--alpha",
+    type=float,
+    default=0.05,
+    show_default=True,
+    help="Significance level (after Benjamini-Hochberg adjustment).",
+)
+@click.option(
+    "--min-change",
+    type=float,
+    default=0.02,
+    show_default=True,
+    help="Smallest share change called emerging or fading.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write the tables into this directory instead of into the run.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "parquet", "json"]),
+    default="parquet",
+    show_default=True,
+    help="File format with --out.",
+)
+@click.option("--limit", type=int, default=12, show_default=True, help="Headline rows to print.")
+@MODELS_OPTION
+def drift(run, period, by, alpha, min_change, out, fmt, limit, models_dir) -> None:
+    """Narrative shares over time and per outlet for RUN: headline changes, tested.
+
+    Writes prevalence, passage_prevalence, drift, outlets and keyword_drift tables into the run
+    (replacing those of training) or, with --out, into a directory.
+    """
+    from narratives.analysis import drift_tables
+    from narratives.drift import DriftSettings
+    from narratives.export import write_table
+    from narratives.runs import load_run, replace_tables
+
+    loaded = load_run(run, _models_dir(models_dir))
+    settings = DriftSettings(
+        period=period, by_source=by == "source", alpha=alpha, min_change=min_change
+    )
+    languages = tuple(loaded.record.get("config", {}).get("languages", ["de", "en"]))
+    result = drift_tables(
+        loaded.table("documents"),
+        loaded.table("passages"),
+        loaded.table("assignments"),
+        settings,
+        languages=languages,
+    )
+    _print_drift(loaded, result, limit)
+    if out is None:
+        replace_tables(loaded.path, result.tables, {"drift": result.record()})
+        click.echo(f"\ntables written into {loaded.path}")
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for name, frame in result.tables.items():
+        write_table(frame, out / f"{name}.{fmt}", fmt)
+    click.echo(f"\ntables written into {out}")
+
+
+def _print_drift(run, result, limit: int) -> None:
+    from narratives.drift import headline_changes
+
+    topics = run.table("topics")
+    click.echo(
+        f"{run.name}: {result.period} periods; {result.n_undated_documents} documents without a "
+        "date left out"
+    )
+    headlines = headline_changes(result.tables["drift"], topics, limit=limit)
+    if headlines.is_empty():
+        click.echo("no significant change, new or vanished narrative at this level")
+    else:
+        click.echo(f"\n{'period':<10} {'status':<9} {'share':>6} {'change':>7} {'p adj':>8}  topic")
+        for row in headlines.iter_rows(named=True):
+            status = row["status"] + ("*" if row["change_point"] else "")
+            status += "!" if row["small_period"] else ""
+            change = "" if row["share_change"] is None else f"{row['share_change']:+.1%}"
+            p_adj = "" if row["p_adjusted"] is None else f"{row['p_adjusted']:.1e}"
+            click.echo(
+                f"{row['period']!s:<10} {status:<9} {row['share']:>6.1%} {change:>7} {p_adj:>8}  "
+                f"{row['label']}"
+            )
+        click.echo("(* a confirmed change point; ! a small period, read with care)")
+    outlets = result.tables["outlets"].filter(
+        pl.col("period").is_null()
+        & (pl.col("representation") == "over")
+        & (pl.col("topic_id") >= 0)
+    )
+    if outlets.height:
+        click.echo("\nover-represented narratives per outlet (whole corpus):")
+        labels = topics.select("topic_id", "label")
+        shown = outlets.join(labels, on="topic_id").sort("lift", descending=True).head(limit)
+        for row in shown.iter_rows(named=True):
+            click.echo(
+                f"  {row['source']:<16} {row['label']}: {row['share']:.0%} vs "
+                f"{row['share_others']:.0%} elsewhere (x{row['lift']:.1f})"
+            )
+
+
 @cli.command("config")
 def show_config() -> None:
     """Print the default training configuration as TOML (a starting point for --config).

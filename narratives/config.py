@@ -12,9 +12,10 @@ from typing import Any
 
 import tomli_w
 
+from narratives.drift import DriftSettings
 from narratives.errors import InputError, read_toml
 
-PERIODS = ("day", "week", "month", "quarter", "year")
+PERIODS = ("auto", "day", "week", "month", "quarter", "year")
 _HEADER = (
     "# narratives training configuration: `narratives train CORPUS --config THIS_FILE`.\n"
     "# Keys are documented in the README (Configuration). Command-line flags override them.\n\n"
@@ -50,7 +51,10 @@ class TrainConfig:
     top_n_words: int = 10
     languages: list[str] = field(default_factory=lambda: ["de", "en"])
     ngram_range: list[int] = field(default_factory=lambda: [1, 2])
-    period: str = "month"
+    period: str = "auto"
+    drift_alpha: float = 0.05
+    drift_min_change: float = 0.02
+    small_period_docs: int = 10
 
     def __post_init__(self) -> None:
         self.validate()
@@ -83,6 +87,21 @@ class TrainConfig:
             raise bad("ngram_range", "must be [min, max] with 1 <= min <= max")
         if self.period not in PERIODS:
             raise bad("period", f"must be one of {', '.join(PERIODS)}")
+        if not 0 < self.drift_alpha < 1:
+            raise bad("drift_alpha", "must be between 0 and 1")
+        if self.drift_min_change < 0:
+            raise bad("drift_min_change", "must be >= 0")
+        if self.small_period_docs < 1:
+            raise bad("small_period_docs", "must be >= 1")
+
+    def drift_settings(self) -> DriftSettings:
+        """The drift engine's settings from this configuration."""
+        return DriftSettings(
+            period=self.period,
+            alpha=self.drift_alpha,
+            min_change=self.drift_min_change,
+            small_period_docs=self.small_period_docs,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for run.json and TOML (None values dropped: TOML has no null)."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
+from narratives.analysis import DRIFT_TABLES
 from narratives.runs import Run
 
 FORMATS = ("csv", "parquet", "json")
@@ -50,7 +51,7 @@ def export_tables(run: Run) -> dict[str, pl.DataFrame]:
         "documents": documents_with_mix(run),
         "document_topics": document_topics(run),
     }
-    for optional in ("prevalence", "drift"):
+    for optional in DRIFT_TABLES:
         if run.has_table(optional):
             tables[optional] = run.table(optional)
     return tables

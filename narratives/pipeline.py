@@ -17,10 +17,10 @@ from pathlib import Path
 import polars as pl
 
 from narratives import __version__
+from narratives.analysis import drift_tables
 from narratives.catalog import load_catalog
 from narratives.config import TrainConfig
 from narratives.corpus import ColumnMap, load_corpus
-from narratives.drift import compute_drift, compute_prevalence
 from narratives.embed import (
     EmbeddingCache,
     EmbedStats,
@@ -134,10 +134,17 @@ def train(
         ).fit(passages, embeddings)
 
     with _stage(timings, "drift"):
-        prevalence = compute_prevalence(
-            documents, model.assignments_, period=config.period, by_source=True
+        drift = drift_tables(
+            documents,
+            passages,
+            model.assignments_,
+            config.drift_settings(),
+            languages=tuple(config.languages),
         )
-        drift = compute_drift(prevalence)
+    say(
+        f"drift: {drift.period} periods; {drift.n_undated_documents} documents without a date "
+        "are left out of the drift tables"
+    )
 
     topics = model.topics_
     metrics = _metrics(documents, passages, topics, model.assignments_, report)
@@ -160,6 +167,7 @@ def train(
         "model": asdict(model.params_),
         "embedding_cache": asdict(stats),
         "metrics": metrics,
+        "drift": drift.record(),
         "timings": timings,
     }
 
@@ -178,8 +186,7 @@ def train(
             "passages": passages,
             "topics": topics,
             "assignments": model.assignments_,
-            "prevalence": prevalence,
-            "drift": drift,
+            **drift.tables,
         },
         record,
         write_model,

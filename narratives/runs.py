@@ -110,6 +110,34 @@ def _swap_into_place(staging: Path, final: Path) -> None:
     shutil.rmtree(retired, ignore_errors=True)
 
 
+def replace_tables(run_path: Path, tables: dict[str, pl.DataFrame], record_update: dict) -> None:
+    """Replace some tables of an existing run and merge ``record_update`` into its run.json.
+
+    Every new file is written under a temporary name first and only then renamed over the old one,
+    so a failure while computing or writing leaves the run as it was.
+    """
+    record = _read_record(run_path)
+    staged = []
+    try:
+        for name, frame in tables.items():
+            tmp = run_path / f".{name}.parquet.tmp"
+            frame.write_parquet(tmp)
+            staged.append((tmp, run_path / f"{name}.parquet"))
+        tmp_record = run_path / f".{RUN_RECORD}.tmp"
+        record.update(record_update)
+        record["files"] = sorted(set(record.get("files", [])) | {p.name for _, p in staged})
+        tmp_record.write_text(
+            json.dumps(record, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
+        )
+        staged.append((tmp_record, run_path / RUN_RECORD))
+    except BaseException:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise
+    for tmp, final in staged:
+        os.replace(tmp, final)
+
+
 @dataclass
 class Run:
     """A validated run directory; tables are read on demand."""

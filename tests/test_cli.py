@@ -104,3 +104,38 @@ def test_export_round_trips(seeds_run: Path, tmp_path: Path, capsys, fmt: str) -
             assert back.equals(frame), stem
     documents = read_table(written["documents"])
     assert documents.filter(pl.col("narrative_mix").is_null()).height == 0
+
+
+@pytest.mark.slow
+def test_drift_command_prints_headlines_and_writes_tables(
+    seeds_run: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "drift"
+    code, stdout, _ = run_cli(
+        ["drift", str(seeds_run), "--period", "quarter", "--out", str(out), "--format", "csv"],
+        capsys,
+    )
+    assert code == 0 and "quarter periods" in stdout
+    written = {p.stem for p in out.iterdir()}
+    assert written == {"prevalence", "passage_prevalence", "drift", "outlets", "keyword_drift"}
+    prevalence = read_table(out / "prevalence.csv")
+    assert prevalence["period"].n_unique() >= 8, "quarters 2022-Q4 .. 2024-Q4, empty ones kept"
+
+
+@pytest.mark.slow
+def test_drift_command_rewrites_the_runs_tables_in_place(
+    seeds_run: Path, tmp_path: Path, capsys
+) -> None:
+    import json
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(seeds_run, copy)
+    code, _, _ = run_cli(["drift", str(copy), "--period", "year", "--by", "none"], capsys)
+    assert code == 0
+    record = json.loads((copy / "run.json").read_text())
+    assert record["drift"]["period"] == "year"
+    prevalence = pl.read_parquet(copy / "prevalence.parquet")
+    assert prevalence["source"].unique().to_list() == ["*"]
+    assert prevalence["period"].n_unique() == 3
+    assert not list(copy.glob(".*.tmp"))
