@@ -9,7 +9,7 @@ Drift: per view, topic and period, the change in share from the previous non-emp
 test on the counts (chi-square, Fisher's exact test when counts are small), p-values adjusted for
 the number of tests (Benjamini-Hochberg), the Jensen-Shannon divergence of the whole narrative mix
 to the previous period and to a trailing baseline window, change points in each share series
-(ruptures PELT, each confirmed by a test of the segments on either side), and a status.
+(ruptures, each confirmed by a test of the segments on either side), and a status.
 
 Documents without a date cannot be placed in a period: they are left out and counted
 (``undated_documents``), never silently used.
@@ -331,7 +331,8 @@ def _jsd_to_baseline(k: np.ndarray, observed: np.ndarray, window: int) -> np.nda
 def _change_points(
     k: np.ndarray, n: np.ndarray, observed: np.ndarray, penalty: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Level shifts in each topic's share series (ruptures PELT on the non-empty periods).
+    """Level shifts in each topic's share series (ruptures, exact penalised segmentation with the
+    l2 cost through its C implementation, KernelCPD with a linear kernel, on the non-empty periods).
 
     The cost is the squared error of the shares weighted by their binomial precision, so the
     penalty is in units of sampling noise; each break is then tested: pooled counts of the segment
@@ -352,11 +353,8 @@ def _change_points(
         pooled = counts.sum() / n_obs.sum()
         noise = np.sqrt(pooled * (1 - pooled) / n_obs)
         signal = (counts / n_obs) / noise
-        algorithm = ruptures.Pelt(model="l2", min_size=2, jump=1).fit(signal.reshape(-1, 1))
-        breaks = [
-            0,
-            *algorithm.predict(pen=penalty * np.log(rows.size)),
-        ]
+        algorithm = ruptures.KernelCPD(kernel="linear", min_size=2).fit(signal.reshape(-1, 1))
+        breaks = [0, *(int(b) for b in algorithm.predict(pen=penalty * np.log(rows.size)))]
         for before_start, at, after_end in zip(breaks[:-2], breaks[1:-1], breaks[2:], strict=True):
             p = two_proportion_test(
                 counts[at:after_end].sum(),
