@@ -418,6 +418,7 @@ def headline_changes(
             "share_change",
             "p_adjusted",
             "n_docs",
+            "small_period",
             "n_period_docs",
         )
     )

@@ -139,3 +139,37 @@ def test_drift_command_rewrites_the_runs_tables_in_place(
     assert prevalence["source"].unique().to_list() == ["*"]
     assert prevalence["period"].n_unique() == 3
     assert not list(copy.glob(".*.tmp"))
+
+
+def test_drift_command_headlines_a_planted_change(tmp_path: Path, capsys) -> None:
+    import numpy as np
+    from drift_corpora import planted_corpus
+
+    from narratives.runs import write_run
+    from narratives.schemas import TOPICS
+
+    documents, passages, assignments = planted_corpus(
+        np.random.default_rng(1), [0.1] * 6 + [0.4] * 6
+    )
+    topics = pl.DataFrame(
+        {
+            "topic_id": [0, 1, 2, 3, 4],
+            "label": ["Friedensverhandlungen statt Militärhilfe", "B", "C", "D", "E"],
+            "narrative_id": ["peace-talks-vs-military-aid", None, None, None, None],
+            "keywords": [["Friedensabkommen"], [], [], [], []],
+            "size": [1, 1, 1, 1, 1],
+            "representative_passage_ids": [[], [], [], [], []],
+        },
+        schema=TOPICS,
+    )
+    tables = {
+        "documents": documents,
+        "passages": passages,
+        "topics": topics,
+        "assignments": assignments,
+    }
+    write_run(tmp_path, "planted", tables, {"created_at": "2026-01-01"})
+    code, out, _ = run_cli(["drift", "planted", "--models-dir", str(tmp_path)], capsys)
+    assert code == 0
+    headline = next(line for line in out.splitlines() if line.startswith("2023-07-01"))
+    assert "emerging*" in headline and "Friedensverhandlungen statt Militärhilfe" in headline
