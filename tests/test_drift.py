@@ -81,36 +81,34 @@ def test_shares_are_consistent_and_intervals_contain_them() -> None:
     assert passages["n_passages"].sum() == prevalence["n_docs"].sum()
 
 
-def test_empty_and_one_document_periods_do_not_crash() -> None:
+def _two_document_tables(
+    dates: list[date | None], topics: list[int], texts: list[str], sources: list[str] | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Documents "a" and "b", one passage each, with the given dates, topics and texts."""
+    ids = ["a", "b"]
+    passage_ids = ["a#0", "b#0"]
     documents = conform(
-        pl.DataFrame(
-            {
-                "doc_id": ["a", "b"],
-                "date": [date(2023, 1, 10), date(2023, 4, 2)],
-                "source": ["X", "Y"],
-                "text": ["Munition wird knapp.", "Friedensgespräche beginnen."],
-            }
-        ),
+        pl.DataFrame({"doc_id": ids, "date": dates, "source": sources, "text": texts}),
         DOCUMENTS,
     )
     passages = pl.DataFrame(
-        {
-            "passage_id": ["a#0", "b#0"],
-            "doc_id": ["a", "b"],
-            "position": [0, 0],
-            "text": documents["text"],
-        }
+        {"passage_id": passage_ids, "doc_id": ids, "position": [0, 0], "text": texts}
     ).with_columns(pl.col("position").cast(pl.UInt32))
     assignments = conform(
         pl.DataFrame(
-            {
-                "passage_id": ["a#0", "b#0"],
-                "doc_id": ["a", "b"],
-                "topic_id": [0, 1],
-                "probability": [1.0, 1.0],
-            }
+            {"passage_id": passage_ids, "doc_id": ids, "topic_id": topics, "probability": [1.0] * 2}
         ),
         ASSIGNMENTS,
+    )
+    return documents, passages, assignments
+
+
+def test_empty_and_one_document_periods_do_not_crash() -> None:
+    documents, passages, assignments = _two_document_tables(
+        [date(2023, 1, 10), date(2023, 4, 2)],
+        [0, 1],
+        ["Munition wird knapp.", "Friedensgespräche beginnen."],
+        ["X", "Y"],
     )
     result = drift_tables(documents, passages, assignments, DriftSettings(period="month"))
     prevalence = result.tables["prevalence"].filter(pl.col("source") == ALL_SOURCES)
@@ -124,24 +122,9 @@ def test_empty_and_one_document_periods_do_not_crash() -> None:
 
 
 def test_single_period_and_undated_corpus() -> None:
-    documents = conform(
-        pl.DataFrame({"doc_id": ["a", "b"], "date": [None, date(2023, 1, 1)], "text": ["x", "y"]}),
-        DOCUMENTS,
+    documents, passages, assignments = _two_document_tables(
+        [None, date(2023, 1, 1)], [0, 0], ["x", "y"]
     )
-    assignments = conform(
-        pl.DataFrame(
-            {
-                "passage_id": ["a#0", "b#0"],
-                "doc_id": ["a", "b"],
-                "topic_id": [0, 0],
-                "probability": [1.0, 1.0],
-            }
-        ),
-        ASSIGNMENTS,
-    )
-    passages = pl.DataFrame(
-        {"passage_id": ["a#0", "b#0"], "doc_id": ["a", "b"], "position": [0, 0], "text": ["x", "y"]}
-    ).with_columns(pl.col("position").cast(pl.UInt32))
     result = drift_tables(documents, passages, assignments)
     assert result.n_undated_documents == 1
     assert result.tables["prevalence"]["n_period_docs"].max() == 1
