@@ -12,10 +12,10 @@ from typing import Any
 
 import tomli_w
 
+from narratives.drift import PERIODS as DRIFT_PERIODS
 from narratives.drift import DriftSettings
 from narratives.errors import InputError, read_toml
 
-PERIODS = ("auto", "day", "week", "month", "quarter", "year")
 _HEADER = (
     "# narratives training configuration: `narratives train CORPUS --config THIS_FILE`.\n"
     "# Keys are documented in the README (Configuration). Command-line flags override them.\n\n"
@@ -85,8 +85,8 @@ class TrainConfig:
             raise bad("languages", "must name at least one language code")
         if len(self.ngram_range) != 2 or not 1 <= self.ngram_range[0] <= self.ngram_range[1]:
             raise bad("ngram_range", "must be [min, max] with 1 <= min <= max")
-        if self.period not in PERIODS:
-            raise bad("period", f"must be one of {', '.join(PERIODS)}")
+        if self.period not in ("auto", *DRIFT_PERIODS):
+            raise bad("period", f"must be auto or one of {', '.join(DRIFT_PERIODS)}")
         if not 0 < self.drift_alpha < 1:
             raise bad("drift_alpha", "must be between 0 and 1")
         if self.drift_min_change < 0:

@@ -124,6 +124,11 @@ def undated_documents(documents: pl.DataFrame) -> int:
     return documents["date"].null_count()
 
 
+def period_start(period: str, column: str = "date") -> pl.Expr:
+    """The first day of the ``period`` (day, week, month, quarter, year) each date falls in."""
+    return pl.col(column).dt.truncate(_TRUNCATE[period]).alias("period")
+
+
 def _calendar(first: date, last: date, period: str) -> pl.Series:
     return pl.date_range(first, last, interval=_TRUNCATE[period], eager=True).alias("period")
 
@@ -151,7 +156,7 @@ def compute_prevalence(
         .select(
             "doc_id",
             pl.col("source").fill_null(UNKNOWN_SOURCE),
-            pl.col("date").dt.truncate(_TRUNCATE[period]).alias("period"),
+            period_start(period),
         )
     )
     if unit == "document":
@@ -161,9 +166,8 @@ def compute_prevalence(
         units = assignments.lazy().select("doc_id").join(dated, on="doc_id")
         carried = assignments.lazy().select("doc_id", "topic_id")
     carried = carried.join(dated, on="doc_id")
-    views = [pl.lit(ALL_SOURCES).alias("source")]
-    totals = _by_views(units, views, by_source, ["period", "source"], "n_period")
-    counts = _by_views(carried, views, by_source, ["period", "source", "topic_id"], "n")
+    totals = _by_views(units, by_source, ["period", "source"], "n_period")
+    counts = _by_views(carried, by_source, ["period", "source", "topic_id"], "n")
     periods = dated.select(
         pl.col("period").min().alias("first"), pl.col("period").max().alias("last")
     )
@@ -214,8 +218,13 @@ def compute_prevalence(
     )
 
 
-def _by_views(frame: pl.LazyFrame, views, by_source: bool, keys: list[str], name: str):
-    overall = frame.with_columns(views).group_by(keys).agg(pl.len().alias(name))
+def _by_views(frame: pl.LazyFrame, by_source: bool, keys: list[str], name: str) -> pl.LazyFrame:
+    """Counts per ``keys`` over all outlets (source "*") and, with ``by_source``, per outlet."""
+    overall = (
+        frame.with_columns(pl.lit(ALL_SOURCES).alias("source"))
+        .group_by(keys)
+        .agg(pl.len().alias(name))
+    )
     if not by_source:
         return overall
     per_source = frame.group_by(keys).agg(pl.len().alias(name))

@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 from scipy import sparse
 
-from narratives.drift import _TRUNCATE, resolve_period
+from narratives.drift import period_start, resolve_period
 from narratives.schemas import OUTLIER_TOPIC
 from narratives.vectorizer import build_vectorizer, display_forms
 
@@ -47,9 +47,7 @@ def keyword_drift(
         .select("passage_id", "doc_id", "topic_id")
         .join(passages.select("passage_id", "text"), on="passage_id")
         .join(
-            documents.filter(pl.col("date").is_not_null()).select(
-                "doc_id", pl.col("date").dt.truncate(_TRUNCATE[period]).alias("period")
-            ),
+            documents.filter(pl.col("date").is_not_null()).select("doc_id", period_start(period)),
             on="doc_id",
         )
         .sort("topic_id", "period", "passage_id")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from narratives.drift import _TRUNCATE, resolve_period
+from narratives.drift import period_start, resolve_period
 from narratives.schemas import UNKNOWN_SOURCE
 from narratives.stats import benjamini_hochberg, jensen_shannon, two_proportion_test
 
@@ -48,9 +48,7 @@ def compare_outlets(
     frames = [_compare(docs.with_columns(pl.lit(None, dtype=pl.Date).alias("period")), carried)]
     if period is not None:
         period = resolve_period(period, documents)
-        dated = docs.filter(pl.col("date").is_not_null()).with_columns(
-            pl.col("date").dt.truncate(_TRUNCATE[period]).alias("period")
-        )
+        dated = docs.filter(pl.col("date").is_not_null()).with_columns(period_start(period))
         frames.append(_compare(dated, carried))
     frame = pl.concat([f for f in frames if f.height])
     if frame.is_empty():
