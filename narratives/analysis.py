@@ -15,8 +15,9 @@ from narratives.drift import (
 )
 from narratives.keyword_drift import keyword_drift
 from narratives.outlets import compare_outlets
+from narratives.schemas import DRIFT_TABLES
 
-DRIFT_TABLES = ("prevalence", "passage_prevalence", "drift", "outlets", "keyword_drift")
+__all__ = ["DRIFT_TABLES", "DriftResult", "drift_tables"]
 
 
 @dataclass

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
 import polars as pl
 
-from narratives.analysis import DRIFT_TABLES
 from narratives.runs import Run
+from narratives.schemas import DRIFT_TABLES
 
 FORMATS = ("csv", "parquet", "json")
 LIST_SEPARATOR = "; "
@@ -60,10 +61,24 @@ def export_tables(run: Run) -> dict[str, pl.DataFrame]:
 def _flatten_lists(frame: pl.DataFrame) -> pl.DataFrame:
     """CSV has no lists: join list columns with '; '."""
     return frame.with_columns(
-        pl.col(name).list.join(LIST_SEPARATOR)
+        pl.col(name).list.eval(pl.element().cast(pl.String)).list.join(LIST_SEPARATOR)
         for name, dtype in frame.schema.items()
         if isinstance(dtype, pl.List)
     )
+
+
+def encode_table(frame: pl.DataFrame, fmt: str) -> bytes:
+    """One table as the bytes of a CSV, Parquet or JSON file (the dashboard's downloads)."""
+    buffer = io.BytesIO()
+    if fmt == "csv":
+        _flatten_lists(frame).write_csv(buffer)
+    elif fmt == "parquet":
+        frame.write_parquet(buffer)
+    elif fmt == "json":
+        frame.write_json(buffer)
+    else:
+        raise ValueError(f"unknown format {fmt!r} (choose one of {', '.join(FORMATS)})")
+    return buffer.getvalue()
 
 
 def write_table(frame: pl.DataFrame, path: Path, fmt: str) -> None:

@@ -150,11 +150,27 @@ class Run:
     def name(self) -> str:
         return self.path.name
 
-    def table(self, name: str) -> pl.DataFrame:
-        """Read ``<name>.parquet`` of this run, checking its columns against the contract."""
-        if name not in self._cache:
-            self._cache[name] = _read_table(self.path, name)
+    def table(self, name: str, columns: list[str] | None = None) -> pl.DataFrame:
+        """Read ``<name>.parquet`` of this run, checking its columns against the contract.
+
+        A whole table is read once and kept; ``columns`` reads just those columns (from the kept
+        table when it is already in memory, else from disk, uncached).
+        """
+        if name in self._cache:
+            frame = self._cache[name]
+            return frame if columns is None else frame.select(columns)
+        if columns is not None:
+            return _read_table(self.path, name, columns)
+        self._cache[name] = _read_table(self.path, name)
         return self._cache[name]
+
+    def derived(self, name: str, compute: Callable[[Run], pl.DataFrame]) -> pl.DataFrame:
+        """A table computed from this run's tables (say, each document's narrative mix),
+        computed on first use and kept with them."""
+        key = f"derived:{name}"
+        if key not in self._cache:
+            self._cache[key] = compute(self)
+        return self._cache[key]
 
     def has_table(self, name: str) -> bool:
         return (self.path / f"{name}.parquet").is_file()
@@ -164,23 +180,46 @@ class Run:
         return self.path / MODEL_DIR
 
 
-def _read_table(run_path: Path, name: str) -> pl.DataFrame:
+def _table_path(run_path: Path, name: str) -> Path:
     path = run_path / f"{name}.parquet"
     if not path.is_file():
         raise RunError(f"{path}: missing; the run is incomplete, retrain it")
+    return path
+
+
+def check_table(run_path: Path, name: str) -> pl.Schema:
+    """Check a table's columns against the contract from its Parquet footer alone (no data read).
+
+    This is what makes opening a run of a million passages cheap: the rows are read only when a
+    table is first used.
+    """
+    path = _table_path(run_path, name)
     try:
-        frame = pl.read_parquet(path)
+        schema = pl.read_parquet_schema(path)
     except Exception as exc:
         raise RunError(f"{path}: not a readable Parquet file ({exc.__class__.__name__})") from exc
-    schema = TABLE_SCHEMAS.get(name)
-    if schema is not None:
-        for column, dtype in schema.items():
-            if column not in frame.columns:
-                raise RunError(f"{path}, field '{column}': column missing")
-            if frame.schema[column] != dtype:
-                raise RunError(
-                    f"{path}, field '{column}': type {frame.schema[column]}, expected {dtype}"
-                )
+    _check_columns(path, pl.Schema(schema), TABLE_SCHEMAS.get(name))
+    return pl.Schema(schema)
+
+
+def _check_columns(path: Path, actual: pl.Schema, expected: pl.Schema | None) -> None:
+    for column, dtype in (expected or {}).items():
+        if column not in actual:
+            raise RunError(f"{path}, field '{column}': column missing")
+        if actual[column] != dtype:
+            raise RunError(f"{path}, field '{column}': type {actual[column]}, expected {dtype}")
+
+
+def _read_table(run_path: Path, name: str, columns: list[str] | None = None) -> pl.DataFrame:
+    path = _table_path(run_path, name)
+    try:
+        frame = pl.read_parquet(path, columns=columns)
+    except Exception as exc:
+        raise RunError(f"{path}: not a readable Parquet file ({exc.__class__.__name__})") from exc
+    expected = TABLE_SCHEMAS.get(name)
+    if expected is not None and columns is not None:
+        expected = pl.Schema({c: t for c, t in expected.items() if c in columns})
+    _check_columns(path, frame.schema, expected)
     return frame
 
 
@@ -220,7 +259,7 @@ def load_run(name_or_path: str | Path | None = None, models_dir: Path | None = N
     path = resolve_run(name_or_path, models_dir)
     run = Run(path=path, record=_read_record(path))
     for table in REQUIRED_TABLES:
-        run.table(table)
+        check_table(path, table)
     return run
 
 

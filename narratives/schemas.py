@@ -45,6 +45,9 @@ ASSIGNMENTS = pl.Schema(
     }
 )
 
+# The drift tables every run carries besides the four above (narratives/analysis.py builds them).
+DRIFT_TABLES = ("prevalence", "passage_prevalence", "drift", "outlets", "keyword_drift")
+
 UNKNOWN_SOURCE = "unknown"
 OUTLIER_TOPIC = -1
 
