@@ -309,6 +309,53 @@ def _print_drift(run, result, limit: int) -> None:
             )
 
 
+@cli.command("dashboard")
+@click.argument("run", required=False)
+@click.option("--port", type=int, default=8501, show_default=True, help="Port to serve on.")
+@click.option(
+    "--host",
+    default="localhost",
+    show_default=True,
+    help="Address to listen on (0.0.0.0 to share it on your network).",
+)
+@MODELS_OPTION
+def dashboard_command(run, port, host, models_dir) -> None:
+    """Serve the dashboard on RUN (default: the newest run; pick others in its sidebar).
+
+    It reads run directories only and stops with Ctrl+C.
+    """
+    import subprocess
+
+    from narratives.runs import load_run
+
+    models = _models_dir(models_dir)
+    target = load_run(run, models).path if run is not None else None
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(_dashboard_app()),
+        "--server.port", str(port), "--server.address", host, "--server.headless", "true",
+        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+        "--", "--models-dir", str(models),
+    ]  # fmt: skip
+    if target is not None:
+        command += ["--run", str(target)]
+    click.echo(f"narratives dashboard on http://{host}:{port} (Ctrl+C stops it)", err=True)
+    try:
+        code = subprocess.call(command)
+    except KeyboardInterrupt:
+        code = 0
+    sys.exit(code)
+
+
+def _dashboard_app() -> Path:
+    try:
+        import dashboard
+    except ImportError as exc:
+        raise NarrativesError(
+            "the dashboard package is not installed; run `bash scripts/setup.sh`"
+        ) from exc
+    return Path(dashboard.__file__).with_name("app.py")
+
+
 @cli.command("config")
 def show_config() -> None:
     """Print the default training configuration as TOML (a starting point for --config).

@@ -49,3 +49,19 @@ def shared_corpus(relative: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} not present (../shared/corpora is absent in a plain clone)")
     return path
+
+
+@pytest.fixture(scope="session")
+def diary_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small real run: the 622 German Propaganda Diary quotes (outlets and dates, 2012-2022)."""
+    from narratives.config import TrainConfig
+    from narratives.pipeline import train
+
+    corpus = shared_corpus("propaganda_diary/de.jsonl")
+    models = tmp_path_factory.mktemp("diary-models")
+    config = TrainConfig(
+        cache_dir=str(tmp_path_factory.mktemp("diary-cache")), columns={"source": "outlet"}
+    )
+    return train(
+        corpus, config, run_name="diary", models_dir=models, progress=False, log=None
+    ).run_path

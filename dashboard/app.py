@@ -1,0 +1,124 @@
+"""The narratives dashboard: pick a run, explore its narratives and how they drift.
+
+    narratives dashboard [RUN] [--port 8501]
+    streamlit run dashboard/app.py -- [--run RUN] [--models-dir models]
+
+It reads run directories only (Parquet tables and run.json): no BERTopic, no torch, so it starts
+in seconds and shows a run trained on another machine.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dashboard/ on the path
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from dashboard import data, state  # noqa: E402
+from narratives.errors import RunError  # noqa: E402
+from narratives.runs import broken_runs, list_runs  # noqa: E402
+
+VIEWS = Path(__file__).parent / "views"
+TRAIN_HINT = (
+    "Train one with `narratives train seeds/ --run seeds-demo` (the bundled seed articles), or "
+    "`narratives train my-corpus.jsonl`, then reload this page. `bash scripts/demo.sh` does both."
+)
+
+
+def _choose_run(args) -> Path | None:
+    """The sidebar's run picker: the newest run first, or the one given on the command line."""
+    runs = list_runs(args.models_dir)
+    paths = [r.path for r in runs]
+    labels = {r.path: f"{r.name} · {r.n_documents} docs · {r.created_at[:10]}" for r in runs}
+    wanted = None
+    if args.run:
+        wanted = Path(args.run) if Path(args.run).is_dir() else args.models_dir / args.run
+        if wanted not in paths:
+            paths.insert(0, wanted)
+            labels[wanted] = wanted.name
+    if not paths:
+        return None
+    chosen = st.sidebar.selectbox(
+        "Run",
+        paths,
+        index=paths.index(wanted) if wanted in paths else 0,
+        format_func=lambda p: labels.get(p, p.name),
+        help=f"Complete runs in {args.models_dir}, newest first.",
+    )
+    skipped = broken_runs(args.models_dir)
+    if skipped:
+        st.sidebar.warning(
+            "Not listed (incomplete or corrupt): " + ", ".join(p.name for p in skipped),
+            icon="⚠️",
+        )
+    return chosen
+
+
+def _run_card() -> None:
+    card = state.query("run_card")
+    span = (
+        f"{card.first_date} to {card.last_date}"
+        if card.first_date is not None
+        else "no dates (drift over time needs dates)"
+    )
+    with st.sidebar.expander("About this run", expanded=False):
+        st.markdown(
+            f"**Corpus** `{card.corpus or 'unknown'}`  \n"
+            f"**Dates** {span}"
+            + (f" ({card.n_undated} undated)" if card.n_undated else "")
+            + f"  \n**Outlets** {len(card.sources)}  \n"
+            f"**Embedder** {card.embedder or 'unknown'}  \n"
+            f"**Documents** {card.n_documents:,} · **passages** {card.n_passages:,}  \n"
+            f"**Topics** {card.n_topics} ({card.n_narratives} catalogued narratives)  \n"
+            f"**Period** {card.period or '–'} · **trained** {card.created_at[:16]}"
+        )
+        if card.quality:
+            st.dataframe(
+                {
+                    "figure": list(card.quality),
+                    "value": [round(v, 3) for v in card.quality.values()],
+                },
+                hide_index=True,
+            )
+        if not any(k.startswith("nmi") or "coherence" in k for k in card.quality):
+            st.caption("Run `narratives evaluate` for coherence, stability and label agreement.")
+
+
+def main() -> None:
+    st.set_page_config(page_title="narratives", page_icon="📰", layout="wide")
+    args = state.app_args()
+    chosen = _choose_run(args)
+    if chosen is None:
+        st.title("narratives")
+        st.info(f"No runs yet in `{args.models_dir}`. {TRAIN_HINT}", icon="ℹ️")
+        skipped = broken_runs(args.models_dir)
+        if skipped:
+            st.warning("Incomplete or corrupt: " + ", ".join(str(p) for p in skipped))
+        st.stop()
+    try:
+        key = data.run_key(chosen)
+        state.open_run(*key)
+    except (RunError, OSError) as exc:
+        st.title("narratives")
+        st.error(f"This run cannot be opened: {exc}", icon="🚫")
+        st.info(f"Pick another run in the sidebar, or retrain it. {TRAIN_HINT}")
+        st.stop()
+    st.session_state[state.RUN_KEY] = key
+    _run_card()
+    pages = [
+        st.Page(
+            VIEWS / "overview.py", title="Overview", icon=":material/show_chart:", default=True
+        ),
+        st.Page(VIEWS / "narrative.py", title="Narrative", icon=":material/manage_search:"),
+        st.Page(VIEWS / "outlets.py", title="Outlets", icon=":material/newspaper:"),
+        st.Page(VIEWS / "documents.py", title="Documents", icon=":material/article:"),
+        st.Page(VIEWS / "compare.py", title="Compare", icon=":material/compare_arrows:"),
+    ]
+    st.navigation(pages).run()
+
+
+main()

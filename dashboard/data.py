@@ -1,0 +1,514 @@
+"""What the dashboard shows, as polars queries on a run's tables: no Streamlit here.
+
+Every function takes a loaded :class:`narratives.runs.Run` and returns a small polars frame (or a
+plain dict), so the pages stay thin and these queries are tested without a browser. Only the
+tables a view needs are read, and the large ones (passages, documents with their text) only when
+a page asks for articles.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from narratives.drift import ALL_SOURCES, headline_changes
+from narratives.export import document_topics
+from narratives.runs import Run
+from narratives.schemas import OUTLIER_TOPIC
+
+UNITS = {"documents": "prevalence", "passages": "passage_prevalence"}
+EVENT_STATUSES = ("new", "gone", "emerging", "fading")
+OUTLIERS_LABEL = "Outliers (no topic)"
+COMPARE_COLUMNS = ["name", "share_a", "share_b", "difference", "p_adjusted", "k", "n", "k_b", "n_b"]
+
+
+@dataclass(frozen=True)
+class RunCard:
+    """What the run picker says about a run."""
+
+    name: str
+    corpus: str
+    created_at: str
+    embedder: str
+    n_documents: int
+    n_passages: int
+    n_topics: int
+    n_narratives: int
+    first_date: date | None
+    last_date: date | None
+    n_undated: int
+    sources: tuple[str, ...]
+    period: str | None
+    quality: dict[str, float]
+
+
+def run_card(run: Run) -> RunCard:
+    """Corpus, date span, embedder and quality figures of a run, read without loading texts."""
+    record = run.record
+    metrics = record.get("metrics", {})
+    docs = run.table("documents", columns=["date", "source"])
+    span = docs.select(pl.col("date").min().alias("first"), pl.col("date").max().alias("last"))
+    quality = {
+        key: float(value)
+        for key, value in {
+            **{"outlier share": metrics.get("outlier_share")},
+            **_evaluation_figures(record.get("evaluation", {})),
+        }.items()
+        if isinstance(value, int | float) and math.isfinite(value)
+    }
+    return RunCard(
+        name=run.name,
+        corpus=str(record.get("corpus", {}).get("path", "")),
+        created_at=str(record.get("created_at", "")),
+        embedder=str(record.get("embedder", {}).get("name", "")),
+        n_documents=docs.height,
+        n_passages=int(metrics.get("n_passages", 0)),
+        n_topics=int(metrics.get("n_topics", 0)),
+        n_narratives=int(metrics.get("n_catalog_narratives_found", 0)),
+        first_date=span["first"][0],
+        last_date=span["last"][0],
+        n_undated=int(docs["date"].null_count()),
+        sources=tuple(sorted(docs["source"].unique().drop_nulls().to_list())),
+        period=record.get("drift", {}).get("period"),
+        quality=quality,
+    )
+
+
+def _evaluation_figures(evaluation: dict) -> dict[str, float]:
+    """The scalar figures of `narratives evaluate`, when the run has been evaluated."""
+    figures = {}
+    for key, value in evaluation.items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            figures[key.replace("_", " ")] = value
+        elif isinstance(value, dict):
+            for inner, number in value.items():
+                if isinstance(number, int | float) and not isinstance(number, bool):
+                    figures[f"{key.replace('_', ' ')} {inner.replace('_', ' ')}"] = number
+    return figures
+
+
+def topic_names(run: Run) -> pl.DataFrame:
+    """Topics with a display name (unique), their kind and a stable order for colours.
+
+    Catalogued narratives are shown by their label; discovered topics by "#id" and keywords;
+    outliers last.
+    """
+    topics = run.table("topics")
+    return (
+        topics.with_columns(
+            pl.when(pl.col("topic_id") == OUTLIER_TOPIC)
+            .then(pl.lit("outliers"))
+            .when(pl.col("narrative_id").is_not_null())
+            .then(pl.lit("narrative"))
+            .otherwise(pl.lit("new topic"))
+            .alias("kind"),
+        )
+        .with_columns(
+            pl.when(pl.col("kind") == "outliers")
+            .then(pl.lit(OUTLIERS_LABEL))
+            .when(pl.col("kind") == "narrative")
+            .then(pl.col("label"))
+            .otherwise(pl.format("#{} {}", pl.col("topic_id"), pl.col("label")))
+            .alias("name"),
+            pl.col("kind")
+            .replace_strict({"narrative": 0, "new topic": 1, "outliers": 2})
+            .alias("_k"),
+        )
+        .sort("_k", pl.col("size"), "topic_id", descending=[False, True, False])
+        .drop("_k")
+        .with_row_index("order")
+    )
+
+
+def default_topics(names: pl.DataFrame, limit: int = 8) -> list[int]:
+    """The topics the overview shows first: the largest ones, outliers left out."""
+    shown = names.filter(pl.col("kind") != "outliers").sort("size", descending=True).head(limit)
+    return shown.sort("order")["topic_id"].to_list()
+
+
+def periods(run: Run) -> list[date]:
+    """The calendar periods of the run's drift tables (empty when no document has a date)."""
+    if not run.has_table("prevalence"):
+        return []
+    prevalence = run.table("prevalence")
+    return prevalence["period"].unique().sort().to_list()
+
+
+def view_sources(run: Run) -> list[str]:
+    """The outlets the drift tables have their own rows for (besides "*", all outlets)."""
+    if not run.has_table("prevalence"):
+        return []
+    found = run.table("prevalence", columns=["source"])["source"].unique().sort().to_list()
+    return [s for s in found if s != ALL_SOURCES]
+
+
+def shares(
+    run: Run,
+    *,
+    unit: str = "documents",
+    source: str = ALL_SOURCES,
+    topic_ids: list[int] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> pl.DataFrame:
+    """Share of each topic per period for one outlet view, with its 95% interval and topic name."""
+    table = run.table(UNITS[unit])
+    count, total = (("n_docs", "n_period_docs"), ("n_passages", "n_period_passages"))[
+        unit == "passages"
+    ]
+    frame = table.filter(pl.col("source") == source)
+    if topic_ids is not None:
+        frame = frame.filter(pl.col("topic_id").is_in(topic_ids))
+    if start is not None:
+        frame = frame.filter(pl.col("period") >= start)
+    if end is not None:
+        frame = frame.filter(pl.col("period") <= end)
+    return (
+        frame.join(topic_names(run).select("topic_id", "name", "order"), on="topic_id")
+        .rename({count: "n", total: "n_period"})
+        .sort("order", "period")
+        .select(
+            "period",
+            "topic_id",
+            "name",
+            "share",
+            "ci_low",
+            "ci_high",
+            "n",
+            "n_period",
+            "small_period",
+            "order",
+        )
+    )
+
+
+def overall_shares(run: Run, topic_ids: list[int] | None = None) -> pl.DataFrame:
+    """Share of documents carrying each topic over the whole run (for runs without dates too)."""
+    mix = document_mix(run)
+    n_docs = mix["doc_id"].n_unique()
+    frame = mix.group_by("topic_id").agg(pl.len().alias("n"))
+    if topic_ids is not None:
+        frame = frame.filter(pl.col("topic_id").is_in(topic_ids))
+    return (
+        frame.join(topic_names(run).select("topic_id", "name", "order"), on="topic_id")
+        .with_columns((pl.col("n") / max(n_docs, 1)).alias("share"), pl.lit(n_docs).alias("n_docs"))
+        .sort("order")
+    )
+
+
+def events(
+    run: Run,
+    *,
+    source: str = ALL_SOURCES,
+    topic_ids: list[int] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    limit: int = 50,
+) -> pl.DataFrame:
+    """The headline changes of one outlet view (new, gone, emerging, fading, change points)."""
+    if not run.has_table("drift"):
+        return pl.DataFrame()
+    drift = run.table("drift")
+    if topic_ids is not None:
+        drift = drift.filter(pl.col("topic_id").is_in(topic_ids))
+    if start is not None:
+        drift = drift.filter(pl.col("period") >= start)
+    if end is not None:
+        drift = drift.filter(pl.col("period") <= end)
+    names = topic_names(run).select("topic_id", "name")
+    return (
+        headline_changes(drift, run.table("topics"), source=source, limit=limit)
+        .join(names, on="topic_id", how="left")
+        .with_columns(
+            pl.when(pl.col("status").is_in(EVENT_STATUSES))
+            .then(pl.col("status"))
+            .otherwise(pl.lit("change point"))
+            .alias("event")
+        )
+        .sort("period", "topic_id")
+    )
+
+
+def document_mix(run: Run) -> pl.DataFrame:
+    """Each document's narrative mix (long format: doc_id, topic_id, share), computed once."""
+    return run.derived(
+        "document_mix",
+        lambda r: document_topics(r).select("doc_id", "topic_id", "n_passages", "share"),
+    )
+
+
+def articles(
+    run: Run,
+    *,
+    topic_id: int | None = None,
+    period: date | None = None,
+    source: str = ALL_SOURCES,
+    limit: int = 200,
+) -> pl.DataFrame:
+    """The articles behind a point of a chart: documents carrying a topic in a period and outlet,
+    the most devoted first (largest share of their passages in the topic)."""
+    docs = run.table("documents", columns=["doc_id", "date", "source", "title", "url"])
+    mix = document_mix(run)
+    if topic_id is not None:
+        mix = mix.filter(pl.col("topic_id") == topic_id)
+    frame = docs.join(mix.select("doc_id", "share", "n_passages"), on="doc_id")
+    if source != ALL_SOURCES:
+        frame = frame.filter(pl.col("source") == source)
+    if period is not None:
+        frame = frame.filter(_period_expr(run) == period)
+    return frame.sort(["share", "date"], descending=[True, True], nulls_last=True).head(limit)
+
+
+def _period_expr(run: Run) -> pl.Expr:
+    from narratives.drift import period_start
+
+    return period_start(run.record.get("drift", {}).get("period") or "month")
+
+
+def representative_passages(run: Run, topic_id: int) -> pl.DataFrame:
+    """A topic's representative passages with the article each comes from."""
+    topics = run.table("topics").filter(pl.col("topic_id") == topic_id)
+    if topics.is_empty():
+        return pl.DataFrame()
+    ids = topics["representative_passage_ids"][0].to_list()
+    passages = run.table("passages").filter(pl.col("passage_id").is_in(ids))
+    docs = run.table("documents", columns=["doc_id", "date", "source", "title", "url"])
+    order = pl.DataFrame({"passage_id": ids}).with_row_index("rank")
+    return (
+        order.join(passages, on="passage_id")
+        .join(docs, on="doc_id", how="left")
+        .sort("rank")
+        .select("passage_id", "text", "title", "date", "source", "url", "doc_id")
+    )
+
+
+def keyword_history(run: Run, topic_id: int) -> pl.DataFrame:
+    """A topic's keywords per period with the words that entered and left."""
+    if not run.has_table("keyword_drift"):
+        return pl.DataFrame()
+    return run.table("keyword_drift").filter(pl.col("topic_id") == topic_id).sort("period")
+
+
+def keyword_presence(run: Run, topic_id: int, top: int = 15) -> pl.DataFrame:
+    """Rank of a topic's most frequent keywords in each period (absent rows where a keyword was
+    not among that period's keywords), for a heatmap."""
+    history = keyword_history(run, topic_id)
+    if history.is_empty():
+        return pl.DataFrame(schema={"period": pl.Date, "keyword": pl.String, "rank": pl.Int64})
+    long = history.select("period", "keywords").explode("keywords").drop_nulls("keywords")
+    long = long.with_columns(pl.int_range(1, pl.len() + 1).over("period").alias("rank"))
+    common = (
+        long.group_by("keywords")
+        .agg(pl.len().alias("periods"), pl.col("rank").mean().alias("mean_rank"))
+        .sort(["periods", "mean_rank", "keywords"], descending=[True, False, False])
+        .head(top)["keywords"]
+    )
+    return long.filter(pl.col("keywords").is_in(common.implode())).rename({"keywords": "keyword"})
+
+
+def outlet_series(run: Run, topic_id: int) -> pl.DataFrame:
+    """One topic's share of documents per period in every outlet view ("*" = all outlets)."""
+    if not run.has_table("prevalence"):
+        return pl.DataFrame()
+    return (
+        run.table("prevalence")
+        .filter(pl.col("topic_id") == topic_id)
+        .sort("source", "period")
+        .select(
+            "source",
+            "period",
+            "share",
+            "ci_low",
+            "ci_high",
+            "n_docs",
+            "n_period_docs",
+            "small_period",
+        )
+    )
+
+
+def topic_changes(run: Run, topic_id: int) -> pl.DataFrame:
+    """Every change of one topic in every outlet view, with its test."""
+    if not run.has_table("drift"):
+        return pl.DataFrame()
+    drift = run.table("drift").filter(
+        (pl.col("topic_id") == topic_id)
+        & (pl.col("status").is_in(EVENT_STATUSES) | pl.col("change_point"))
+    )
+    return drift.select(
+        "period",
+        "source",
+        "status",
+        "change_point",
+        "share",
+        "share_change",
+        "p_adjusted",
+        "change_p_value",
+        "n_docs",
+        "n_period_docs",
+        "small_period",
+    ).sort("period", "source")
+
+
+def outlet_cells(run: Run, period: date | None = None) -> pl.DataFrame:
+    """Outlet x topic: share, share among the other outlets, lift and the test behind each cell.
+
+    ``period`` None is the whole corpus.
+    """
+    if not run.has_table("outlets"):
+        return pl.DataFrame()
+    outlets = run.table("outlets")
+    outlets = (
+        outlets.filter(pl.col("period").is_null())
+        if period is None
+        else outlets.filter(pl.col("period") == period)
+    )
+    names = topic_names(run).select("topic_id", "name", "order")
+    return outlets.join(names, on="topic_id").sort("source", "order")
+
+
+def outlet_periods(run: Run) -> list[date]:
+    """The periods the outlet comparison has rows for."""
+    if not run.has_table("outlets"):
+        return []
+    return run.table("outlets")["period"].drop_nulls().unique().sort().to_list()
+
+
+def compare_counts(
+    left: pl.DataFrame, right: pl.DataFrame, *, key: str = "topic_id"
+) -> pl.DataFrame:
+    """Two sets of counts (k of n per topic) side by side with the difference and its test.
+
+    ``left`` and ``right`` have columns ``key``, ``name``, ``k``, ``n``. The test is the drift
+    engine's two-proportion test (chi-square, Fisher's exact test for small counts), adjusted
+    over the topics with Benjamini-Hochberg.
+    """
+    from narratives.stats import benjamini_hochberg, two_proportion_test
+
+    both = left.join(right, on=key, how="full", coalesce=True, suffix="_b")
+    both = both.with_columns(pl.coalesce("name", "name_b").alias("name")).drop("name_b")
+    both = both.with_columns(
+        pl.col("k", "k_b").fill_null(0),
+        pl.col("n").fill_null(pl.col("n").max()),
+        pl.col("n_b").fill_null(pl.col("n_b").max()),
+    ).with_columns(
+        (pl.col("k") / pl.col("n")).alias("share_a"),
+        (pl.col("k_b") / pl.col("n_b")).alias("share_b"),
+    )
+    if both.is_empty():
+        return both
+    p = two_proportion_test(
+        both["k_b"].to_numpy(), both["n_b"].to_numpy(), both["k"].to_numpy(), both["n"].to_numpy()
+    )
+    return both.with_columns(
+        (pl.col("share_b") - pl.col("share_a")).alias("difference"),
+        pl.Series("p_value", p),
+        pl.Series("p_adjusted", benjamini_hochberg(p)),
+    ).sort(pl.col("difference").abs(), descending=True, nulls_last=True)
+
+
+def period_counts(run: Run, period: date, source: str = ALL_SOURCES) -> pl.DataFrame:
+    """Documents carrying each topic in one period and outlet view (k of n), for comparisons."""
+    table = run.table("prevalence").filter(
+        (pl.col("period") == period) & (pl.col("source") == source)
+    )
+    names = topic_names(run).select("topic_id", "name")
+    return table.join(names, on="topic_id").select(
+        "topic_id", "name", pl.col("n_docs").alias("k"), pl.col("n_period_docs").alias("n")
+    )
+
+
+def run_counts(run: Run) -> pl.DataFrame:
+    """Documents carrying each topic over a whole run (k of n), keyed by a cross-run key.
+
+    Catalogued narratives keep their id across runs; a discovered topic is keyed by its label.
+    """
+    shares_ = overall_shares(run)
+    topics = topic_names(run).select("topic_id", "narrative_id", "kind", "label")
+    return shares_.join(topics, on="topic_id").select(
+        pl.coalesce("narrative_id", pl.format("{}: {}", "kind", "label")).alias("key"),
+        "name",
+        pl.col("n").alias("k"),
+        pl.col("n_docs").alias("n"),
+    )
+
+
+def search_documents(
+    run: Run,
+    *,
+    text: str = "",
+    start: date | None = None,
+    end: date | None = None,
+    sources: list[str] | None = None,
+    topic_ids: list[int] | None = None,
+) -> pl.DataFrame:
+    """Articles matching a case-insensitive text search and filters, with their main narrative."""
+    docs = run.table("documents")
+    condition = pl.lit(True)
+    if text.strip():
+        needle = text.strip().lower()
+        condition &= pl.col("text").str.to_lowercase().str.contains(needle, literal=True) | pl.col(
+            "title"
+        ).fill_null("").str.to_lowercase().str.contains(needle, literal=True)
+    if start is not None:
+        condition &= pl.col("date") >= start
+    if end is not None:
+        condition &= pl.col("date") <= end
+    if sources:
+        condition &= pl.col("source").is_in(sources)
+    found = docs.filter(condition)
+    mix = document_mix(run)
+    if topic_ids:
+        carrying = mix.filter(pl.col("topic_id").is_in(topic_ids))["doc_id"].unique()
+        found = found.filter(pl.col("doc_id").is_in(carrying.implode()))
+    names = topic_names(run).select("topic_id", "name")
+    main = (
+        mix.filter(pl.col("doc_id").is_in(found["doc_id"].implode()))
+        .join(names, on="topic_id")
+        .sort("share", descending=True)
+        .group_by("doc_id", maintain_order=True)
+        .agg(
+            pl.col("name").first().alias("main narrative"),
+            pl.format("{} {}%", "name", (pl.col("share") * 100).round(0).cast(pl.Int64))
+            .str.join("; ")
+            .alias("narrative mix"),
+        )
+    )
+    return (
+        found.join(main, on="doc_id", how="left")
+        .with_columns(pl.col("text").str.slice(0, 240).alias("excerpt"))
+        .select(
+            "date", "source", "title", "main narrative", "narrative mix", "url", "excerpt", "doc_id"
+        )
+        .sort("date", descending=True, nulls_last=True)
+    )
+
+
+def document_detail(run: Run, doc_id: str) -> tuple[dict, pl.DataFrame, pl.DataFrame]:
+    """One article: its fields, its narrative mix and its passages with their topics."""
+    doc = run.table("documents").filter(pl.col("doc_id") == doc_id)
+    names = topic_names(run).select("topic_id", "name", "order")
+    mix = document_mix(run).filter(pl.col("doc_id") == doc_id).join(names, on="topic_id")
+    passages = (
+        run.table("passages")
+        .filter(pl.col("doc_id") == doc_id)
+        .join(
+            run.table("assignments").select("passage_id", "topic_id", "probability"),
+            on="passage_id",
+        )
+        .join(names, on="topic_id", how="left")
+        .sort("position")
+        .select("position", "name", "probability", "text")
+    )
+    return (doc.row(0, named=True) if doc.height else {}), mix.sort("order"), passages
+
+
+def run_key(path: Path) -> tuple[str, int]:
+    """What identifies a run's content on disk: its path and when its run.json last changed, so a
+    retrained (overwritten) or re-drifted run is read afresh."""
+    record = path / "run.json"
+    return str(path.resolve()), record.stat().st_mtime_ns if record.exists() else 0

@@ -1,0 +1,139 @@
+"""The dashboard's link to Streamlit: which run is open, caching, and the download buttons.
+
+Caching, in two layers:
+- ``st.cache_resource`` keeps each opened run (its tables, read once from Parquet) in the server
+  process, shared by every session and never copied. The key is the run's path and the time its
+  run.json last changed, so retraining or re-drifting a run is picked up on the next rerun.
+- ``st.cache_data`` keeps the result of every query of ``dashboard.data`` by its arguments
+  (outlet, periods, topics, search text...), so going back to a filter setting is a dictionary
+  lookup, and a new setting computes only the small frame that view needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from dashboard import data
+from narratives.export import encode_table
+from narratives.runs import Run, default_models_dir, load_run
+
+RUN_KEY = "run_key"
+FOCUS_TOPIC = "focus_topic"
+FOCUS_PERIOD = "focus_period"
+
+
+def app_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """``--run`` and ``--models-dir`` given after ``streamlit run dashboard/app.py --``;
+    ``$NARRATIVES_RUN`` and ``$NARRATIVES_MODELS_DIR`` otherwise."""
+    parser = argparse.ArgumentParser(prog="dashboard/app.py", add_help=False, allow_abbrev=False)
+    parser.add_argument("--run", default=os.environ.get("NARRATIVES_RUN") or None)
+    parser.add_argument("--models-dir", type=Path, default=None)
+    args, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    args.models_dir = args.models_dir or default_models_dir()
+    return args
+
+
+@st.cache_resource(max_entries=4, show_spinner="Opening the run…")
+def open_run(path: str, stamp: int) -> Run:
+    """A validated run; its tables are read on first use and kept (``stamp``: run.json mtime)."""
+    return load_run(Path(path))
+
+
+def current_key() -> tuple[str, int]:
+    """The open run's cache key, set by app.py before any page runs."""
+    return st.session_state[RUN_KEY]
+
+
+def run() -> Run:
+    """The run the user picked."""
+    return open_run(*current_key())
+
+
+@st.cache_data(max_entries=1024, show_spinner=False)
+def _query(key: tuple[str, int], name: str, kwargs: tuple[tuple[str, Any], ...]) -> Any:
+    arguments = {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs}
+    return getattr(data, name)(open_run(*key), **arguments)
+
+
+def query(name: str, **kwargs: Any) -> Any:
+    """``dashboard.data.<name>(run, **kwargs)`` on the open run, cached by its arguments."""
+    frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in kwargs.items()))
+    return _query(current_key(), name, frozen)
+
+
+def query_run(key: tuple[str, int], name: str, **kwargs: Any) -> Any:
+    """Like :func:`query` on another run (the Compare page)."""
+    frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in kwargs.items()))
+    return _query(key, name, frozen)
+
+
+def _table_bytes(frame: pl.DataFrame, fmt: str) -> bytes:
+    return encode_table(frame, fmt)
+
+
+def _figure_html(figure: go.Figure) -> bytes:
+    return figure.to_html(include_plotlyjs=True, full_html=True).encode("utf-8")
+
+
+def downloads(frame: pl.DataFrame, stem: str, figure: go.Figure | None = None) -> None:
+    """Download buttons for the table of the current view (CSV, Parquet) and its chart (HTML;
+    the chart's own toolbar saves it as PNG). Files are built only when a button is clicked."""
+    buttons: list[tuple[str, Callable[[], bytes], str, str]] = [
+        ("Download table (CSV)", functools.partial(_table_bytes, frame, "csv"), "csv", "text/csv"),
+        (
+            "Download table (Parquet)",
+            functools.partial(_table_bytes, frame, "parquet"),
+            "parquet",
+            "application/octet-stream",
+        ),
+    ]
+    if figure is not None:
+        buttons.append(
+            ("Download chart (HTML)", functools.partial(_figure_html, figure), "html", "text/html")
+        )
+    for column, (label, payload, suffix, mime) in zip(
+        st.columns(len(buttons)), buttons, strict=True
+    ):
+        column.download_button(
+            label,
+            data=payload,
+            file_name=f"{stem}.{suffix}",
+            mime=mime,
+            key=f"download-{stem}-{suffix}",
+            on_click="ignore",
+        )
+
+
+def focus(topic_id: int | None, period: Any = None) -> None:
+    """Remember a topic (and period) picked on one page for the next page that shows one."""
+    st.session_state[FOCUS_TOPIC] = topic_id
+    st.session_state[FOCUS_PERIOD] = period
+
+
+def topic_options(names: pl.DataFrame, *, outliers: bool = False) -> dict[int, str]:
+    """Topic id -> display name, in the dashboard's topic order."""
+    frame = names if outliers else names.filter(pl.col("kind") != "outliers")
+    return dict(zip(frame["topic_id"].to_list(), frame["name"].to_list(), strict=True))
+
+
+def period_label(value: Any, period: str | None) -> str:
+    """A period's start date as people say it: 2023-07 for a month, 2023-Q3, 2023, 2023-07-10."""
+    if value is None:
+        return "whole corpus"
+    if period == "month":
+        return f"{value:%Y-%m}"
+    if period == "quarter":
+        return f"{value.year}-Q{(value.month - 1) // 3 + 1}"
+    if period == "year":
+        return f"{value.year}"
+    return f"{value:%Y-%m-%d}"

@@ -1,0 +1,97 @@
+"""Outlets: which outlet carries which narrative, and which over- or under-represents it against
+all the others, with the test behind each cell; and any two outlets head to head."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard import charts, data, state
+
+card = state.query("run_card")
+label = lambda value: state.period_label(value, card.period)  # noqa: E731
+
+st.title("Outlets")
+cells_all = state.query("outlet_cells")
+if cells_all.is_empty() or cells_all["source"].n_unique() < 2:
+    st.info(
+        "Comparing outlets needs documents from at least two outlets (a `source` column in the "
+        "corpus). This run has: " + (", ".join(card.sources) or "none") + ".",
+        icon="🗞️",
+    )
+    st.stop()
+
+periods = [None, *state.query("outlet_periods")]
+left, right = st.columns([1, 2])
+period = left.selectbox("Period", periods, format_func=label)
+show_outliers = right.toggle("Show outliers", value=False)
+cells = cells_all if period is None else state.query("outlet_cells", period=period)
+if not show_outliers:
+    cells = cells.filter(pl.col("topic_id") >= 0)
+
+share_tab, lift_tab, table_tab = st.tabs(
+    ["Shares", "Over / under-represented", "Tests behind each cell"]
+)
+with share_tab:
+    share_figure = charts.outlet_heatmap(
+        cells,
+        "share",
+        title=f"Share of each outlet's articles carrying each narrative ({label(period)})",
+    )
+    st.plotly_chart(share_figure, config=charts.chart_config("outlet-shares"))
+with lift_tab:
+    lift_figure = charts.outlet_heatmap(
+        cells, "lift", title=f"Lift against all other outlets ({label(period)})"
+    )
+    st.plotly_chart(lift_figure, config=charts.chart_config("outlet-lift"))
+    st.caption(
+        "Lift = the outlet's share / the other outlets' share. Red: over-represented, blue: "
+        "under-represented; + or − marks a difference the test calls significant (two-proportion "
+        "test, Benjamini-Hochberg adjusted)."
+    )
+with table_tab:
+    st.dataframe(
+        cells.drop("order"),
+        hide_index=True,
+        column_config={
+            "share": st.column_config.NumberColumn(format="percent"),
+            "share_others": st.column_config.NumberColumn(format="percent"),
+            "p_adjusted": st.column_config.NumberColumn("adjusted p", format="%.3g"),
+        },
+    )
+state.downloads(cells.drop("order"), "outlets", lift_figure)
+
+st.subheader("Two outlets head to head")
+sources = sorted(cells_all["source"].unique().to_list())
+first, second = st.columns(2)
+outlet_a = first.selectbox("Outlet A", sources, index=0)
+outlet_b = second.selectbox("Outlet B", sources, index=min(1, len(sources) - 1))
+if outlet_a == outlet_b:
+    st.write("Pick two different outlets.")
+else:
+
+    def counts(source: str) -> pl.DataFrame:
+        return cells.filter(pl.col("source") == source).select(
+            "topic_id", "name", pl.col("n_docs").alias("k"), pl.col("n_source_docs").alias("n")
+        )
+
+    table = data.compare_counts(counts(outlet_a), counts(outlet_b))
+    figure = charts.compare_bars(
+        table, outlet_a, outlet_b, title=f"{outlet_a} against {outlet_b} ({label(period)})"
+    )
+    st.plotly_chart(figure, config=charts.chart_config("outlets-head-to-head"))
+    st.dataframe(
+        table.select(
+            "name", "share_a", "share_b", "difference", "p_adjusted", "k", "n", "k_b", "n_b"
+        ),
+        hide_index=True,
+        column_config={
+            "name": "narrative",
+            "share_a": st.column_config.NumberColumn(outlet_a, format="percent"),
+            "share_b": st.column_config.NumberColumn(outlet_b, format="percent"),
+            "difference": st.column_config.NumberColumn(
+                f"{outlet_b} − {outlet_a}", format="percent"
+            ),
+            "p_adjusted": st.column_config.NumberColumn("adjusted p", format="%.3g"),
+        },
+    )

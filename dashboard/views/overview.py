@@ -1,0 +1,159 @@
+"""Overview: every narrative's share over time, the headline changes on the chart, and the
+articles behind any point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from dashboard import charts, data, state
+from narratives.drift import ALL_SOURCES
+
+ALL_OUTLETS = "All outlets"
+LINES, AREA = "Lines with 95% intervals", "Stacked area"
+
+card = state.query("run_card")
+names = state.query("topic_names")
+options = state.topic_options(names)
+all_periods = state.query("periods")
+label = lambda value: state.period_label(value, card.period)  # noqa: E731
+
+st.title("How the narratives drift")
+
+if not all_periods:
+    st.info(
+        "This run's documents carry no dates, so there is no drift over time to show: below is "
+        "each narrative's share of all documents. Add a `date` column to the corpus and retrain "
+        "to see drift.",
+        icon="🗓️",
+    )
+    overall = state.query("overall_shares")
+    figure = charts.share_bars(overall, title="Share of documents carrying each topic")
+    st.plotly_chart(figure, key="overview_chart", config=charts.chart_config("narrative-shares"))
+    st.caption(f"Showing: {ALL_OUTLETS} · documents · no dates")
+    state.downloads(overall.drop("order"), "narrative-shares", figure)
+    st.stop()
+
+left, middle, right = st.columns([2, 1, 1.3])
+outlet = left.selectbox(
+    "Outlet",
+    [ALL_OUTLETS, *state.query("view_sources")],
+    help="Shares among this outlet's documents only.",
+)
+unit = middle.radio(
+    "Unit",
+    list(data.UNITS),
+    horizontal=True,
+    help="documents: share of articles carrying the narrative (an article counts once per "
+    "narrative it carries); passages: share of all passages.",
+)
+style = right.radio("Chart", [LINES, AREA], horizontal=True)
+intervals = right.toggle("Show 95% intervals", value=True, disabled=style != LINES)
+chosen = st.multiselect(
+    "Narratives",
+    list(options),
+    default=data.default_topics(names),
+    format_func=options.get,
+    help="Catalogued narratives first, then the largest newly discovered topics.",
+)
+if len(all_periods) > 1:
+    start, end = st.select_slider(
+        "Periods",
+        options=all_periods,
+        value=(all_periods[0], all_periods[-1]),
+        format_func=label,
+    )
+else:
+    start = end = all_periods[0]
+source = ALL_SOURCES if outlet == ALL_OUTLETS else outlet
+
+frame = state.query("shares", unit=unit, source=source, topic_ids=chosen, start=start, end=end)
+changes = state.query("events", source=source, topic_ids=chosen, start=start, end=end)
+if not chosen:
+    st.info("Pick at least one narrative above.")
+    st.stop()
+if style == LINES:
+    figure = charts.share_lines(
+        frame, changes if unit == "documents" else changes.clear(), intervals=intervals
+    )
+else:
+    figure = charts.stacked_area(frame)
+picked = st.plotly_chart(
+    figure,
+    key="overview_chart",
+    on_select="rerun",
+    selection_mode="points",
+    config=charts.chart_config("narrative-shares"),
+)
+st.caption(
+    f"Showing: {outlet} · {unit} · {label(start)} to {label(end)}. "
+    "Open markers: small periods (few documents, wide intervals). Click a point to list the "
+    "articles behind it."
+)
+state.downloads(frame.drop("order"), "narrative-shares", figure)
+
+points = picked.selection.points if picked is not None and picked.selection else []
+for point in points:
+    custom = point.get("customdata") or []
+    if custom and isinstance(custom[0], int) and custom[0] in options:
+        state.focus(custom[0], point.get("x"))
+        break
+
+st.subheader("Headline changes")
+if changes.is_empty():
+    st.write("No significant change in this view: every share is within what chance explains.")
+else:
+    st.dataframe(
+        changes.select(
+            pl.col("period").map_elements(label, return_dtype=pl.String),
+            pl.col("name").alias("narrative"),
+            "event",
+            "share",
+            "share_change",
+            "p_adjusted",
+            "n_docs",
+            "small_period",
+        ),
+        hide_index=True,
+        column_config={
+            "share": st.column_config.NumberColumn(format="percent"),
+            "share_change": st.column_config.NumberColumn("change", format="percent"),
+            "p_adjusted": st.column_config.NumberColumn("adjusted p", format="%.3g"),
+        },
+    )
+
+st.subheader("Articles behind the chart")
+focus_topic = st.session_state.get(state.FOCUS_TOPIC)
+topic_ids = chosen or list(options)
+shown_periods = [None, *(p for p in all_periods if start <= p <= end)]
+focus_period = str(st.session_state.get(state.FOCUS_PERIOD) or "")[:10]
+period_index = next((i for i, p in enumerate(shown_periods) if str(p) == focus_period), 0)
+col_topic, col_period = st.columns(2)
+topic = col_topic.selectbox(
+    "Narrative of the articles",
+    topic_ids,
+    index=topic_ids.index(focus_topic) if focus_topic in topic_ids else 0,
+    format_func=options.get,
+)
+period = col_period.selectbox(
+    "Period of the articles",
+    shown_periods,
+    index=period_index,
+    format_func=lambda p: "all periods" if p is None else label(p),
+)
+found = state.query("articles", topic_id=topic, period=period, source=source)
+where = "all periods" if period is None else label(period)
+st.caption(f"{found.height} articles in {where} carry {options[topic]} ({outlet}).")
+st.dataframe(
+    found,
+    hide_index=True,
+    column_config={
+        "share": st.column_config.NumberColumn("share of passages", format="percent"),
+        "url": st.column_config.LinkColumn("link"),
+    },
+)
+if st.button("Open this narrative's page"):
+    state.focus(topic, period)
+    st.switch_page(Path(__file__).with_name("narrative.py"))
