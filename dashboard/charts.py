@@ -127,11 +127,11 @@ def _mark_events(figure: go.Figure, events: pl.DataFrame, labelled: int = 6) -> 
                 name=text,
                 marker={"symbol": symbol, "size": 13, "color": hue, "line": {"width": 1}},
                 customdata=rows.select(
-                    "name", "share_change", pl.col("p_adjusted").fill_null(float("nan"))
+                    "name", "share_change", pl.col("test_p").fill_null(float("nan"))
                 ).rows(),
                 hovertemplate=(
                     f"<b>{text}</b><br>%{{customdata[0]}}<br>%{{x|%Y-%m-%d}}: %{{y:.1%}}"
-                    " (change %{customdata[1]:+.1%}, adjusted p %{customdata[2]:.3g})"
+                    " (change %{customdata[1]:+.1%}, p %{customdata[2]:.3g})"
                     "<extra></extra>"
                 ),
             )

@@ -229,6 +229,12 @@ def events(
             .otherwise(pl.lit("change point"))
             .alias("event")
         )
+        .with_columns(
+            pl.when(pl.col("event") == "change point")
+            .then(pl.col("change_p_value"))
+            .otherwise(pl.col("p_adjusted"))
+            .alias("test_p")
+        )
         .sort("period", "topic_id")
     )
 

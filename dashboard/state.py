@@ -114,6 +114,33 @@ def downloads(frame: pl.DataFrame, stem: str, figure: go.Figure | None = None) -
         )
 
 
+def show_table(frame: pl.DataFrame, columns: dict | None = None, **kwargs: Any) -> Any:
+    """``st.dataframe`` with the dashboard's column formats (dates as days, shares as percents,
+    p-values in three digits, links clickable); ``columns`` overrides them per view."""
+    formats = {
+        "date": st.column_config.DateColumn(format="YYYY-MM-DD"),
+        "url": st.column_config.LinkColumn("link"),
+        "share": st.column_config.NumberColumn(format="percent"),
+        "share_others": st.column_config.NumberColumn(format="percent"),
+        "share_change": st.column_config.NumberColumn("change", format="percent"),
+        "p_value": st.column_config.NumberColumn("p", format="%.3g"),
+        "p_adjusted": st.column_config.NumberColumn("adjusted p", format="%.3g"),
+        "change_p_value": st.column_config.NumberColumn("change point p", format="%.3g"),
+        "test_p": st.column_config.NumberColumn(
+            "p",
+            format="%.3g",
+            help="Emerging, fading: the change from the previous period (adjusted for the "
+            "number of tests). Change point: the test of the periods on either side.",
+        ),
+        "lift": st.column_config.NumberColumn(format="%.2f"),
+        "jsd_to_others": st.column_config.NumberColumn(format="%.3f"),
+    }
+    shown = {k: v for k, v in formats.items() if k in frame.columns}
+    return st.dataframe(
+        frame, hide_index=True, column_config={**shown, **(columns or {})}, **kwargs
+    )
+
+
 def focus(topic_id: int | None, period: Any = None) -> None:
     """Remember a topic (and period) picked on one page for the next page that shows one."""
     st.session_state[FOCUS_TOPIC] = topic_id
@@ -124,6 +151,20 @@ def topic_options(names: pl.DataFrame, *, outliers: bool = False) -> dict[int, s
     """Topic id -> display name, in the dashboard's topic order."""
     frame = names if outliers else names.filter(pl.col("kind") != "outliers")
     return dict(zip(frame["topic_id"].to_list(), frame["name"].to_list(), strict=True))
+
+
+def period_text(period: str | None, column: str = "period") -> pl.Expr:
+    """:func:`period_label` as a polars expression, for a table's period column."""
+    value = pl.col(column)
+    if period == "month":
+        text = value.dt.strftime("%Y-%m")
+    elif period == "quarter":
+        text = pl.format("{}-Q{}", value.dt.year(), value.dt.quarter())
+    elif period == "year":
+        text = value.dt.year().cast(pl.String)
+    else:
+        text = value.dt.strftime("%Y-%m-%d")
+    return text.alias(column)
 
 
 def period_label(value: Any, period: str | None) -> str:

@@ -334,6 +334,7 @@ def dashboard_command(run, port, host, models_dir) -> None:
         sys.executable, "-m", "streamlit", "run", str(_dashboard_app()),
         "--server.port", str(port), "--server.address", host, "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+        "--client.toolbarMode", "viewer",
         "--", "--models-dir", str(models),
     ]  # fmt: skip
     if target is not None:

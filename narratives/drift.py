@@ -426,6 +426,7 @@ def headline_changes(
             "share",
             "share_change",
             "p_adjusted",
+            "change_p_value",
             "n_docs",
             "small_period",
             "n_period_docs",

@@ -71,13 +71,11 @@ if table.is_empty():
     st.stop()
 figure = charts.compare_bars(table, *names, title=f"{names[0]} against {names[1]}")
 st.plotly_chart(figure, config=charts.chart_config("compare"))
-st.dataframe(
+state.show_table(
     table.select(data.COMPARE_COLUMNS),
-    hide_index=True,
-    column_config={
+    columns={
         "name": "narrative",
         "difference": st.column_config.NumberColumn(f"{names[1]} − {names[0]}", format="percent"),
-        "p_adjusted": st.column_config.NumberColumn("adjusted p", format="%.3g"),
         "share_a": st.column_config.NumberColumn(names[0], format="percent"),
         "share_b": st.column_config.NumberColumn(names[1], format="percent"),
     },

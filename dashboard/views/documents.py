@@ -35,13 +35,11 @@ st.caption(
     + (f"; the {SHOWN} newest are listed, download all below" if found.height > SHOWN else "")
     + ". Select a row to read the article."
 )
-picked = st.dataframe(
+picked = state.show_table(
     found.head(SHOWN),
-    hide_index=True,
     on_select="rerun",
     selection_mode="single-row",
     key="documents_table",
-    column_config={"url": st.column_config.LinkColumn("link")},
 )
 state.downloads(found, "documents")
 

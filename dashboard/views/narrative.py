@@ -52,13 +52,12 @@ else:
             presence, label, title="Which keywords the narrative had, period by period"
         )
         st.plotly_chart(keyword_figure, config=charts.chart_config(f"keywords-{topic_id}"))
-    st.dataframe(
+    state.show_table(
         history.select(
-            pl.col("period").map_elements(label, return_dtype=pl.String),
+            state.period_text(card.period),
             "n_passages",
             *(pl.col(c).list.join(", ") for c in ("keywords", "entered", "left")),
         ),
-        hide_index=True,
     )
     st.caption("Each period's keywords come from that period's passages only.")
 
@@ -78,15 +77,8 @@ changes = state.query("topic_changes", topic_id=topic_id)
 if changes.is_empty():
     st.write("No significant change: the share moved no more than chance explains.")
 else:
-    st.dataframe(
-        changes.with_columns(pl.col("period").map_elements(label, return_dtype=pl.String)),
-        hide_index=True,
-        column_config={
-            "share": st.column_config.NumberColumn(format="percent"),
-            "share_change": st.column_config.NumberColumn("change", format="percent"),
-            "p_adjusted": st.column_config.NumberColumn("adjusted p", format="%.3g"),
-            "change_p_value": st.column_config.NumberColumn("change point p", format="%.3g"),
-        },
+    state.show_table(
+        changes.with_columns(state.period_text(card.period)),
     )
     st.caption(
         "status: the share changed from the previous period (two-proportion test, "
@@ -106,12 +98,10 @@ for passage in passages.iter_rows(named=True):
         st.caption(f"{source} · `{passage['doc_id']}`{link}")
 
 st.subheader("Articles carrying it")
-st.dataframe(
+state.show_table(
     docs.head(500),
-    hide_index=True,
-    column_config={
+    columns={
         "share": st.column_config.NumberColumn("share of passages", format="percent"),
-        "url": st.column_config.LinkColumn("link"),
     },
 )
 if docs.height > 500:

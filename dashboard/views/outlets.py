@@ -50,14 +50,8 @@ with lift_tab:
         "test, Benjamini-Hochberg adjusted)."
     )
 with table_tab:
-    st.dataframe(
+    state.show_table(
         cells.drop("order"),
-        hide_index=True,
-        column_config={
-            "share": st.column_config.NumberColumn(format="percent"),
-            "share_others": st.column_config.NumberColumn(format="percent"),
-            "p_adjusted": st.column_config.NumberColumn("adjusted p", format="%.3g"),
-        },
     )
 state.downloads(cells.drop("order"), "outlets", lift_figure)
 
@@ -80,18 +74,14 @@ else:
         table, outlet_a, outlet_b, title=f"{outlet_a} against {outlet_b} ({label(period)})"
     )
     st.plotly_chart(figure, config=charts.chart_config("outlets-head-to-head"))
-    st.dataframe(
-        table.select(
-            "name", "share_a", "share_b", "difference", "p_adjusted", "k", "n", "k_b", "n_b"
-        ),
-        hide_index=True,
-        column_config={
+    state.show_table(
+        table.select(data.COMPARE_COLUMNS),
+        columns={
             "name": "narrative",
             "share_a": st.column_config.NumberColumn(outlet_a, format="percent"),
             "share_b": st.column_config.NumberColumn(outlet_b, format="percent"),
             "difference": st.column_config.NumberColumn(
                 f"{outlet_b} − {outlet_a}", format="percent"
             ),
-            "p_adjusted": st.column_config.NumberColumn("adjusted p", format="%.3g"),
         },
     )

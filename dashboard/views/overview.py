@@ -105,23 +105,17 @@ st.subheader("Headline changes")
 if changes.is_empty():
     st.write("No significant change in this view: every share is within what chance explains.")
 else:
-    st.dataframe(
+    state.show_table(
         changes.select(
-            pl.col("period").map_elements(label, return_dtype=pl.String),
+            state.period_text(card.period),
             pl.col("name").alias("narrative"),
             "event",
             "share",
             "share_change",
-            "p_adjusted",
+            "test_p",
             "n_docs",
             "small_period",
         ),
-        hide_index=True,
-        column_config={
-            "share": st.column_config.NumberColumn(format="percent"),
-            "share_change": st.column_config.NumberColumn("change", format="percent"),
-            "p_adjusted": st.column_config.NumberColumn("adjusted p", format="%.3g"),
-        },
     )
 
 st.subheader("Articles behind the chart")
@@ -146,12 +140,10 @@ period = col_period.selectbox(
 found = state.query("articles", topic_id=topic, period=period, source=source)
 where = "all periods" if period is None else label(period)
 st.caption(f"{found.height} articles in {where} carry {options[topic]} ({outlet}).")
-st.dataframe(
+state.show_table(
     found,
-    hide_index=True,
-    column_config={
+    columns={
         "share": st.column_config.NumberColumn("share of passages", format="percent"),
-        "url": st.column_config.LinkColumn("link"),
     },
 )
 if st.button("Open this narrative's page"):
