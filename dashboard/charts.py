@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 import plotly.graph_objects as go
 import polars as pl
@@ -38,6 +38,17 @@ def _rgba(hex_colour: str, alpha: float) -> str:
     value = hex_colour.lstrip("#")
     red, green, blue = (int(value[i : i + 2], 16) for i in (0, 2, 4))
     return f"rgba({red},{green},{blue},{alpha})"
+
+
+def _date_axis(periods: pl.Series) -> dict:
+    """A date x-axis; a single period gets a month either side instead of a zoom into
+    fractions of a second."""
+    axis: dict = {"type": "date"}
+    distinct = periods.drop_nulls().unique()
+    if distinct.len() == 1:
+        only = distinct[0]
+        axis["range"] = [only - timedelta(days=45), only + timedelta(days=45)]
+    return axis
 
 
 def chart_config(filename: str) -> dict:
@@ -107,7 +118,10 @@ def share_lines(
         )
     _mark_events(figure, events)
     figure.update_layout(
-        title=title, yaxis={"tickformat": ".0%", "title": "share", "rangemode": "tozero"}, **LAYOUT
+        title=title,
+        xaxis=_date_axis(shares["period"]),
+        yaxis={"tickformat": ".0%", "title": "share", "rangemode": "tozero"},
+        **LAYOUT,
     )
     return figure
 
@@ -170,7 +184,12 @@ def stacked_area(shares: pl.DataFrame, *, title: str = "") -> go.Figure:
                 hovertemplate="<b>%{fullData.name}</b><br>%{x|%Y-%m-%d}: %{y:.1%}<extra></extra>",
             )
         )
-    figure.update_layout(title=title, yaxis={"tickformat": ".0%", "title": "share"}, **LAYOUT)
+    figure.update_layout(
+        title=title,
+        xaxis=_date_axis(shares["period"]),
+        yaxis={"tickformat": ".0%", "title": "share"},
+        **LAYOUT,
+    )
     return figure
 
 
@@ -212,7 +231,12 @@ def outlet_lines(shares: pl.DataFrame, *, title: str = "") -> go.Figure:
                 ),
             )
         )
-    figure.update_layout(title=title, yaxis={"tickformat": ".0%", "title": "share"}, **LAYOUT)
+    figure.update_layout(
+        title=title,
+        xaxis=_date_axis(shares["period"]),
+        yaxis={"tickformat": ".0%", "title": "share"},
+        **LAYOUT,
+    )
     return figure
 
 

@@ -9,6 +9,7 @@ a page asks for articles.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -281,7 +282,7 @@ def representative_passages(run: Run, topic_id: int) -> pl.DataFrame:
     if topics.is_empty():
         return pl.DataFrame()
     ids = topics["representative_passage_ids"][0].to_list()
-    passages = run.table("passages").filter(pl.col("passage_id").is_in(ids))
+    passages = run.scan("passages").filter(pl.col("passage_id").is_in(ids)).collect()
     docs = run.table("documents", columns=["doc_id", "date", "source", "title", "url"])
     order = pl.DataFrame({"passage_id": ids}).with_row_index("rank")
     return (
@@ -443,6 +444,28 @@ def run_counts(run: Run) -> pl.DataFrame:
     )
 
 
+def document_summary(run: Run) -> pl.DataFrame:
+    """Per document, its main narrative and its mix as text ("Munitionsmangel 60%; ..."),
+    computed once per run so a search only joins it."""
+
+    def compute(r: Run) -> pl.DataFrame:
+        names = topic_names(r).select("topic_id", "name")
+        return (
+            document_mix(r)
+            .join(names, on="topic_id")
+            .sort(["doc_id", "share"], descending=[False, True])
+            .group_by("doc_id", maintain_order=True)
+            .agg(
+                pl.col("name").first().alias("main narrative"),
+                pl.format("{} {}%", "name", (pl.col("share") * 100).round(0).cast(pl.Int64))
+                .str.join("; ")
+                .alias("narrative mix"),
+            )
+        )
+
+    return run.derived("document_summary", compute)
+
+
 def search_documents(
     run: Run,
     *,
@@ -456,10 +479,10 @@ def search_documents(
     docs = run.table("documents")
     condition = pl.lit(True)
     if text.strip():
-        needle = text.strip().lower()
-        condition &= pl.col("text").str.to_lowercase().str.contains(needle, literal=True) | pl.col(
-            "title"
-        ).fill_null("").str.to_lowercase().str.contains(needle, literal=True)
+        pattern = "(?i)" + re.escape(text.strip())
+        condition &= pl.col("text").str.contains(pattern) | pl.col("title").fill_null(
+            ""
+        ).str.contains(pattern)
     if start is not None:
         condition &= pl.col("date") >= start
     if end is not None:
@@ -467,28 +490,21 @@ def search_documents(
     if sources:
         condition &= pl.col("source").is_in(sources)
     found = docs.filter(condition)
-    mix = document_mix(run)
     if topic_ids:
-        carrying = mix.filter(pl.col("topic_id").is_in(topic_ids))["doc_id"].unique()
-        found = found.filter(pl.col("doc_id").is_in(carrying.implode()))
-    names = topic_names(run).select("topic_id", "name")
-    main = (
-        mix.filter(pl.col("doc_id").is_in(found["doc_id"].implode()))
-        .join(names, on="topic_id")
-        .sort("share", descending=True)
-        .group_by("doc_id", maintain_order=True)
-        .agg(
-            pl.col("name").first().alias("main narrative"),
-            pl.format("{} {}%", "name", (pl.col("share") * 100).round(0).cast(pl.Int64))
-            .str.join("; ")
-            .alias("narrative mix"),
-        )
-    )
+        carrying = document_mix(run).filter(pl.col("topic_id").is_in(topic_ids))["doc_id"]
+        found = found.filter(pl.col("doc_id").is_in(carrying.unique().implode()))
     return (
-        found.join(main, on="doc_id", how="left")
+        found.join(document_summary(run), on="doc_id", how="left")
         .with_columns(pl.col("text").str.slice(0, 240).alias("excerpt"))
         .select(
-            "date", "source", "title", "main narrative", "narrative mix", "url", "excerpt", "doc_id"
+            "date",
+            "source",
+            "title",
+            "main narrative",
+            "narrative mix",
+            "url",
+            "excerpt",
+            "doc_id",
         )
         .sort("date", descending=True, nulls_last=True)
     )
@@ -496,12 +512,13 @@ def search_documents(
 
 def document_detail(run: Run, doc_id: str) -> tuple[dict, pl.DataFrame, pl.DataFrame]:
     """One article: its fields, its narrative mix and its passages with their topics."""
-    doc = run.table("documents").filter(pl.col("doc_id") == doc_id)
+    doc = run.scan("documents").filter(pl.col("doc_id") == doc_id).collect()
     names = topic_names(run).select("topic_id", "name", "order")
     mix = document_mix(run).filter(pl.col("doc_id") == doc_id).join(names, on="topic_id")
     passages = (
-        run.table("passages")
+        run.scan("passages")
         .filter(pl.col("doc_id") == doc_id)
+        .collect()
         .join(
             run.table("assignments").select("passage_id", "topic_id", "probability"),
             on="passage_id",

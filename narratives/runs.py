@@ -164,6 +164,13 @@ class Run:
         self._cache[name] = _read_table(self.path, name)
         return self._cache[name]
 
+    def scan(self, name: str) -> pl.LazyFrame:
+        """``<name>.parquet`` as a lazy frame, for a filter that should not load the whole table
+        (a few passages out of a million); its kept copy when the table is already in memory."""
+        if name in self._cache:
+            return self._cache[name].lazy()
+        return pl.scan_parquet(_table_path(self.path, name))
+
     def derived(self, name: str, compute: Callable[[Run], pl.DataFrame]) -> pl.DataFrame:
         """A table computed from this run's tables (say, each document's narrative mix),
         computed on first use and kept with them."""
