@@ -302,3 +302,14 @@ def test_the_dashboard_never_imports_the_modelling_stack(seeds_models: Path) -> 
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "none"
+
+
+def test_dashboard_command_checks_the_run_before_serving(tmp_path: Path, capsys) -> None:
+    from narratives.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["dashboard", "no-such-run", "--models-dir", str(tmp_path)])
+    assert exit_info.value.code == 3
+    assert "no-such-run: no such run" in capsys.readouterr().err
+    main(["dashboard", "--help"])
+    assert "--port" in capsys.readouterr().out
