@@ -26,6 +26,8 @@ if card.first_date is not None:
 sources = middle.multiselect("Outlets", list(card.sources))
 topic_ids = right.multiselect("Narratives", list(options), format_func=options.get)
 start, end = dates if isinstance(dates, tuple) and len(dates) == 2 else (None, None)
+if (start, end) == (card.first_date, card.last_date):
+    start = end = None  # the full span: keep the undated articles too
 
 found = state.query(
     "search_documents", text=text, start=start, end=end, sources=sources, topic_ids=topic_ids
