@@ -25,6 +25,7 @@ _OPTIONAL_HINTS = {
     "cache_dir": '"/path/to/cache"        # default: ~/.cache/narratives/embeddings',
     "min_topic_size": "20                  # default: adapts to the corpus size",
     "n_neighbors": "15                     # default: adapts to the corpus size",
+    "min_samples": "5                      # default: half of min_topic_size",
     "catalog_min_similarity": "0.35        # default: per embedder",
 }
 
@@ -45,6 +46,8 @@ class TrainConfig:
     min_topic_size: int | None = None
     n_neighbors: int | None = None
     n_components: int = 5
+    min_samples: int | None = None
+    cluster_selection_method: str = "leaf"
     catalog_min_similarity: float | None = None
     reduce_outliers: bool = True
     outlier_threshold: float = 0.35
@@ -75,6 +78,10 @@ class TrainConfig:
             raise bad("n_neighbors", "must be >= 2")
         if self.n_components < 2:
             raise bad("n_components", "must be >= 2")
+        if self.min_samples is not None and self.min_samples < 1:
+            raise bad("min_samples", "must be >= 1")
+        if self.cluster_selection_method not in ("eom", "leaf"):
+            raise bad("cluster_selection_method", "must be eom or leaf")
         if self.catalog_min_similarity is not None and not -1 <= self.catalog_min_similarity <= 1:
             raise bad("catalog_min_similarity", "must be between -1 and 1")
         if not -1 <= self.outlier_threshold <= 1:

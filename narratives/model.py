@@ -153,6 +153,8 @@ class NarrativeModel:
         min_topic_size: int | None = None,
         n_neighbors: int | None = None,
         n_components: int = 5,
+        min_samples: int | None = None,
+        cluster_selection_method: str = "leaf",
         catalog_min_similarity: float | None = None,
         reduce_outliers: bool = True,
         outlier_threshold: float = 0.35,
@@ -168,6 +170,8 @@ class NarrativeModel:
         self.min_topic_size = min_topic_size
         self.n_neighbors = n_neighbors
         self.n_components = n_components
+        self.min_samples = min_samples
+        self.cluster_selection_method = cluster_selection_method
         self.catalog_min_similarity = catalog_min_similarity
         self.reduce_outliers = reduce_outliers
         self.outlier_threshold = outlier_threshold
@@ -273,7 +277,7 @@ class NarrativeModel:
         """Cluster the passages no narrative claimed with BERTopic; -1 marks outliers."""
         m = len(rest)
         min_size = self.min_topic_size or adapt_min_topic_size(m)
-        min_samples = max(1, min_size // 2)
+        min_samples = self.min_samples or max(1, min_size // 2)
         n_neighbors = self.n_neighbors or adapt_n_neighbors(m)
         n_components = int(max(2, min(self.n_components, m - 2)))
         resolved = {
@@ -299,7 +303,7 @@ class NarrativeModel:
             min_cluster_size=min_size,
             min_samples=min_samples,
             metric="euclidean",
-            cluster_selection_method="eom",
+            cluster_selection_method=self.cluster_selection_method,
             prediction_data=False,
         )
         discovery = BERTopic(

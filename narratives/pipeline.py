@@ -18,10 +18,11 @@ import polars as pl
 
 from narratives import __version__
 from narratives.analysis import drift_tables
-from narratives.catalog import load_catalog
+from narratives.catalog import Catalog, load_catalog
 from narratives.config import TrainConfig
 from narratives.corpus import ColumnMap, load_corpus
 from narratives.embed import (
+    Embedder,
     EmbeddingCache,
     EmbedStats,
     default_cache_dir,
@@ -61,6 +62,34 @@ def corpus_fingerprint(documents: pl.DataFrame) -> str:
         hashes = documents[column].cast(pl.String).fill_null("").hash(seed=0).to_numpy()
         digest.update(hashes.tobytes())
     return digest.hexdigest()[:16]
+
+
+def narrative_model(
+    config: TrainConfig,
+    embedder: Embedder,
+    catalog: Catalog | None,
+    *,
+    seed: int | None = None,
+    log: Callable[[str], None] | None = None,
+) -> NarrativeModel:
+    """The (unfitted) NarrativeModel that ``config`` describes; ``seed`` overrides its seed."""
+    return NarrativeModel(
+        embedder,
+        catalog,
+        seed=config.seed if seed is None else seed,
+        min_topic_size=config.min_topic_size,
+        n_neighbors=config.n_neighbors,
+        n_components=config.n_components,
+        min_samples=config.min_samples,
+        cluster_selection_method=config.cluster_selection_method,
+        catalog_min_similarity=config.catalog_min_similarity,
+        reduce_outliers=config.reduce_outliers,
+        outlier_threshold=config.outlier_threshold,
+        top_n_words=config.top_n_words,
+        languages=tuple(config.languages),
+        ngram_range=(config.ngram_range[0], config.ngram_range[1]),
+        log=log,
+    )
 
 
 def train(
@@ -117,21 +146,7 @@ def train(
     )
 
     with _stage(timings, "fit"):
-        model = NarrativeModel(
-            embedder,
-            catalog,
-            seed=config.seed,
-            min_topic_size=config.min_topic_size,
-            n_neighbors=config.n_neighbors,
-            n_components=config.n_components,
-            catalog_min_similarity=config.catalog_min_similarity,
-            reduce_outliers=config.reduce_outliers,
-            outlier_threshold=config.outlier_threshold,
-            top_n_words=config.top_n_words,
-            languages=tuple(config.languages),
-            ngram_range=(config.ngram_range[0], config.ngram_range[1]),
-            log=say,
-        ).fit(passages, embeddings)
+        model = narrative_model(config, embedder, catalog, log=say).fit(passages, embeddings)
 
     with _stage(timings, "drift"):
         drift = drift_tables(
