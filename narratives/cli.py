@@ -29,14 +29,19 @@ def _models_dir(value: Path | None) -> Path:
     return value or default_models_dir()
 
 
-def _parse_columns(pairs: tuple[str, ...]) -> dict[str, str]:
-    columns = {}
+def _parse_pairs(pairs: tuple[str, ...], option: str, form: str) -> dict[str, str]:
+    """``KEY=VALUE`` option values as a dict; a malformed one is an InputError."""
+    parsed = {}
     for pair in pairs:
-        field, sep, name = pair.partition("=")
-        if not sep or not field or not name:
-            raise InputError(f"--column expects FIELD=NAME, got {pair!r}", field="column")
-        columns[field.strip()] = name.strip()
-    return columns
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise InputError(f"--{option} expects {form}, got {pair!r}", field=option)
+        parsed[key.strip()] = value.strip()
+    return parsed
+
+
+def _parse_columns(pairs: tuple[str, ...]) -> dict[str, str]:
+    return _parse_pairs(pairs, "column", "FIELD=NAME")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -355,6 +360,156 @@ def _dashboard_app() -> Path:
             "the dashboard package is not installed; run `bash scripts/setup.sh`"
         ) from exc
     return Path(dashboard.__file__).with_name("app.py")
+
+
+@cli.command()
+@click.argument("run", required=False)
+@click.option(
+    "--labels",
+    "labels_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Gold labels per document: CSV, JSONL or Parquet with an id and a label column "
+    "(default: the run's corpus, when it is such a file and has the label column).",
+)
+@click.option(
+    "--label-column",
+    default=None,
+    help="Column of the gold labels (default: narrative; naming it requires labels).",
+)
+@click.option(
+    "--id-column",
+    default="doc_id",
+    show_default=True,
+    help="Column of the document ids in --labels (a corpus file without one: <file>-<row>).",
+)
+@click.option(
+    "--map",
+    "mappings",
+    multiple=True,
+    metavar="NARRATIVE=LABEL",
+    help="Map a catalogued narrative id to a gold label (repeatable; default: each narrative "
+    "to the label most of its documents carry).",
+)
+@click.option("--no-labels", is_flag=True, help="Do not compare with gold labels.")
+@click.option(
+    "--stability-seeds",
+    type=click.IntRange(min=0),
+    default=2,
+    show_default=True,
+    help="Refits with other seeds for the stability figure (0 to skip).",
+)
+@click.option(
+    "--top-n", type=click.IntRange(min=2), default=10, show_default=True, help="Keywords per topic."
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
+@MODELS_OPTION
+def evaluate(
+    run,
+    labels_file,
+    label_column,
+    id_column,
+    mappings,
+    no_labels,
+    stability_seeds,
+    top_n,
+    quiet,
+    models_dir,
+) -> None:
+    """How good are the narratives of RUN (default: the newest run)?
+
+    Prints and stores in the run: topic coherence (NPMI over the run's passages), diversity,
+    outlier share, number of topics, stability across seeds and, with gold labels, agreement of
+    topics and catalogued narratives with them (NMI, ARI, purity; P/R/F1 per label).
+    """
+    from narratives.evaluate import evaluate_run
+    from narratives.runs import load_run, replace_tables
+
+    loaded = load_run(run, _models_dir(models_dir))
+    seed = int(loaded.record.get("config", {}).get("seed", 42))
+    result = evaluate_run(
+        loaded,
+        None if no_labels else labels_file,
+        label_column=label_column or "narrative",
+        labels_required=label_column is not None and not no_labels,
+        id_column=id_column,
+        labels_from_corpus=not no_labels,
+        mapping=_parse_pairs(mappings, "map", "NARRATIVE=LABEL") or None,
+        stability_seeds=[seed + k for k in range(1, stability_seeds + 1)],
+        top_n=top_n,
+        log=None if quiet else (lambda m: click.echo(m, err=True)),
+    )
+    _print_evaluation(loaded, result)
+    replace_tables(loaded.path, result.tables, {"evaluation": result.record})
+    click.echo(
+        f'\nstored in {loaded.path}: run.json ("evaluation"), '
+        + ", ".join(f"{name}.parquet" for name in result.tables)
+    )
+
+
+def _print_evaluation(run, result) -> None:
+    record = result.record
+    embedder = run.record.get("embedder", {}).get("name", "?")
+    click.echo(
+        f"{run.name}: evaluation ({embedder}; {record['n_passages']} passages, "
+        f"{record['n_documents']} documents)\n"
+    )
+    coherence = record["coherence_npmi"]
+    rows = [
+        ("topics", f"{record['n_topics']} ({record['n_catalog_narratives']} catalogued)", ""),
+        ("outlier share", f"{record['outlier_share']:.1%}", "passages in no topic"),
+        (
+            f"coherence (NPMI, top {record['coherence_top_n']})",
+            "n/a" if coherence is None else f"{coherence:.3f}",
+            "-1..1; higher: a topic's keywords occur together",
+        ),
+        (
+            "topic diversity",
+            f"{record['topic_diversity']:.3f}",
+            "0..1; 1: no keyword in two topics",
+        ),
+    ]
+    stable = record.get("stability")
+    if stable:
+        seeds = ", ".join(str(s) for s in stable["seeds"])
+        rows.append(
+            (
+                f"stability ({stable['n_fits']} fits)",
+                f"ARI {stable['ari']:.3f}, NMI {stable['nmi']:.3f}",
+                f"passages' topics agree across seeds {seeds}",
+            )
+        )
+    else:
+        rows.append(("stability", "skipped", "--stability-seeds N to measure it"))
+    for name, value, note in rows:
+        click.echo(f"{name:<28} {value:<24} {note}".rstrip())
+    labels = record.get("labels")
+    if not labels:
+        click.echo("\nno gold labels (pass --labels FILE --label-column NAME to compare)")
+        return
+    click.echo(
+        f"\ngold labels: {labels['source']}, column '{labels['column']}': "
+        f"{labels['n_documents']} documents, {labels['n_labels']} labels"
+    )
+    click.echo(f"({labels['unit']})\n")
+    click.echo(f"{'':<12} {'NMI':>7} {'ARI':>7} {'purity':>7}")
+    for name in ("topics", "narratives"):
+        scores = labels[name]
+        click.echo(
+            f"{name:<12} {scores['nmi']:>7.3f} {scores['ari']:>7.3f} {scores['purity']:>7.3f}"
+        )
+    click.echo(f"{labels['narrative_coverage']:.0%} of the documents carry a catalogued narrative")
+    prf = result.tables["evaluation_labels"]
+    if prf.height:
+        click.echo(f"\ncatalogued narratives mapped to labels ({labels['mapping_rule']}):")
+        click.echo(f"{'P':>6} {'R':>6} {'F1':>6} {'gold':>5} {'found':>5}  label <- narratives")
+        for row in prf.iter_rows(named=True):
+            click.echo(
+                f"{row['precision']:>6.2f} {row['recall']:>6.2f} {row['f1']:>6.2f} "
+                f"{row['n_gold']:>5} {row['n_predicted']:>5}  {row['label']} <- "
+                + ", ".join(row["narratives"])
+            )
+        click.echo(f"macro F1: {labels['macro_f1']:.3f}")
 
 
 @cli.command("config")

@@ -1,0 +1,152 @@
+"""Gold labels per document for the evaluation: read from a CSV, JSONL or Parquet file.
+
+A labels file has a document id column and a label column; a corpus file without an id column
+(ids ``<file stem>-<row>``, see corpus.py) can serve as its own labels file. Problems are
+InputErrors naming the file, the 1-based data row (the line of a JSONL file) and the field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from narratives.errors import InputError
+
+LABEL_FORMATS = (".csv", ".jsonl", ".ndjson", ".parquet")
+
+
+def load_labels(
+    path: str | Path,
+    *,
+    id_column: str = "doc_id",
+    label_column: str = "narrative",
+    generate_ids: bool = False,
+) -> pl.DataFrame:
+    """Gold labels from a CSV, JSONL or Parquet file: (doc_id, label, row).
+
+    ``row`` is the 1-based data row (the line of a JSONL file). Without an id column,
+    ``generate_ids`` builds the ids a corpus file without one gets (``<file stem>-<row>``).
+    Empty labels become null (unlabelled). Problems raise an InputError naming file, row, field.
+    """
+    path = Path(path)
+    raw, nested = _read_label_file(path)
+    if label_column not in raw.columns:
+        raise InputError(
+            f"no column '{label_column}' (columns: {', '.join(raw.columns) or 'none'}); "
+            "choose one with --label-column",
+            path=path,
+            field=label_column,
+        )
+    if id_column in raw.columns:
+        ids = pl.col(id_column)
+    elif generate_ids:
+        ids = pl.format("{}-{}", pl.lit(path.stem), pl.col("_row"))
+    else:
+        raise InputError(
+            f"no column '{id_column}' (columns: {', '.join(raw.columns)}); choose the documents' "
+            "id column with --id-column",
+            path=path,
+            field=id_column,
+        )
+    for column in (id_column, label_column):
+        if column in nested:
+            raise InputError(
+                "expected a text or a number, got a list or an object",
+                path=path,
+                row=nested[column],
+                field=column,
+            )
+    frame = raw.select(
+        ids.str.strip_chars().alias("doc_id"),
+        pl.col(label_column).str.strip_chars().alias("label"),
+        pl.col("_row").alias("row"),
+    ).with_columns(pl.when(pl.col("label") != "").then(pl.col("label")).alias("label"))
+    empty = frame.filter(pl.col("doc_id").is_null() | (pl.col("doc_id") == ""))
+    if empty.height:
+        raise InputError("empty id", path=path, row=empty["row"][0], field=id_column)
+    clash = frame.filter(
+        (pl.col("label").n_unique().over("doc_id") > 1)
+        & (pl.int_range(pl.len()).over("doc_id") > 0)
+    )
+    if clash.height:
+        bad = clash.row(0, named=True)
+        raise InputError(
+            f"id '{bad['doc_id']}' appears again with another label ({bad['label']!r})",
+            path=path,
+            row=bad["row"],
+            field=label_column,
+        )
+    return frame.unique("doc_id", keep="first", maintain_order=True)
+
+
+def _read_label_file(path: Path) -> tuple[pl.DataFrame, dict[str, int]]:
+    """All columns as String plus ``_row`` (1-based data row, or JSONL line), and the first row
+    of each column that holds a list or an object."""
+    if not path.is_file():
+        raise InputError("labels file not found", path=path)
+    suffix = path.suffix.lower()
+    if suffix not in LABEL_FORMATS:
+        raise InputError(f"unsupported labels file (use {', '.join(LABEL_FORMATS)})", path=path)
+    if suffix in (".jsonl", ".ndjson"):
+        return _read_jsonl(path)
+    try:
+        frame = pl.read_csv(path, infer_schema=False) if suffix == ".csv" else pl.read_parquet(path)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise InputError(f"cannot read: {first}", path=path) from None
+    if frame.height == 0:
+        raise InputError("no rows", path=path)
+    nested = {name: 1 for name, dtype in frame.schema.items() if dtype.is_nested()}
+    frame = frame.select(
+        pl.col(name).cast(pl.String) for name in frame.columns if name not in nested
+    ).with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("_row"))
+    return frame, nested
+
+
+def _read_jsonl(path: Path) -> tuple[pl.DataFrame, dict[str, int]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not valid UTF-8 at byte {exc.start}", path=path) from None
+    records, lines, nested = [], [], {}
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"invalid JSON ({exc.msg})", path=path, row=number) from None
+        if not isinstance(record, dict):
+            raise InputError("expected a JSON object", path=path, row=number)
+        for key, value in record.items():
+            if isinstance(value, (list, dict)):
+                nested.setdefault(key, number)
+        records.append(record)
+        lines.append(number)
+    if not records:
+        raise InputError("no rows", path=path)
+    columns = dict.fromkeys(key for record in records for key in record)
+    data = {
+        name: pl.Series(name, [_text(r.get(name)) for r in records], dtype=pl.String)
+        for name in columns
+    }
+    return pl.DataFrame(data).with_columns(pl.Series("_row", lines, dtype=pl.Int64)), nested
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def corpus_labels_source(record: Mapping[str, Any]) -> tuple[Path, str] | None:
+    """(corpus file, its id column) of a run trained on a tabular corpus file, else None."""
+    corpus = Path(str(record.get("corpus", {}).get("path", "")))
+    if corpus.suffix.lower() not in LABEL_FORMATS or not corpus.is_file():
+        return None
+    columns = record.get("config", {}).get("columns", {}) or {}
+    return corpus, str(columns.get("doc_id", "doc_id"))
