@@ -84,7 +84,7 @@ def _run_card() -> None:
                 },
                 hide_index=True,
             )
-        if not any(k.startswith("nmi") or "coherence" in k for k in card.quality):
+        if not any("coherence" in k for k in card.quality):
             st.caption("Run `narratives evaluate` for coherence, stability and label agreement.")
 
 

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -79,16 +80,27 @@ def run_card(run: Run) -> RunCard:
     )
 
 
+QUALITY_FIGURES = (
+    ("coherence (NPMI)", ("coherence_npmi",)),
+    ("topic diversity", ("topic_diversity",)),
+    ("stability ARI", ("stability", "ari")),
+    ("stability NMI", ("stability", "nmi")),
+    ("NMI with labels", ("labels", "topics", "nmi")),
+    ("ARI with labels", ("labels", "topics", "ari")),
+    ("purity", ("labels", "topics", "purity")),
+    ("narratives macro F1", ("labels", "macro_f1")),
+)
+
+
 def _evaluation_figures(evaluation: dict) -> dict[str, float]:
-    """The scalar figures of `narratives evaluate`, when the run has been evaluated."""
+    """The headline figures of `narratives evaluate`, where the run has been evaluated."""
     figures = {}
-    for key, value in evaluation.items():
+    for name, path in QUALITY_FIGURES:
+        value: Any = evaluation
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
         if isinstance(value, int | float) and not isinstance(value, bool):
-            figures[key.replace("_", " ")] = value
-        elif isinstance(value, dict):
-            for inner, number in value.items():
-                if isinstance(number, int | float) and not isinstance(number, bool):
-                    figures[f"{key.replace('_', ' ')} {inner.replace('_', ' ')}"] = number
+            figures[name] = value
     return figures
 
 

@@ -313,3 +313,19 @@ def test_dashboard_command_checks_the_run_before_serving(tmp_path: Path, capsys)
     assert "no-such-run: no such run" in capsys.readouterr().err
     main(["dashboard", "--help"])
     assert "--port" in capsys.readouterr().out
+
+
+def test_run_card_shows_the_evaluation_once_there_is_one(seeds_models: Path) -> None:
+    from narratives.evaluate import evaluate_run
+    from narratives.runs import replace_tables
+
+    path = seeds_models / "seeds"
+    labels = pl.DataFrame(
+        {"doc_id": [f"seed-00{i}" for i in range(5)], "label": ["a", "a", "b", "b", "b"]}
+    )
+    result = evaluate_run(load_run(path), labels, label_column="label", stability_seeds=[])
+    replace_tables(path, result.tables, {"evaluation": result.record})
+    quality = data.run_card(load_run(path)).quality
+    assert quality["coherence (NPMI)"] == pytest.approx(result.record["coherence_npmi"])
+    assert quality["NMI with labels"] == pytest.approx(result.record["labels"]["topics"]["nmi"])
+    assert "stability ARI" not in quality  # skipped, so not shown
