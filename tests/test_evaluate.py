@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from conftest import shared_corpus
 
 from narratives.cli import main
 from narratives.errors import InputError
@@ -236,3 +237,47 @@ def test_bad_labels_file_exits_2_naming_file_row_field(
         ["evaluate", str(run), "--label-column", "narrative", "--stability-seeds", "0"], capsys
     )
     assert code == 2 and "field 'narrative'" in err
+
+
+@pytest.mark.slow
+def test_default_pipeline_agrees_with_human_narratives_at_least_as_well_as_plain_bertopic(
+    diary_run: Path,
+) -> None:
+    """Issue 5's bar: on the labelled German quotes, our default run's topics agree with the
+    human narratives (NMI) at least as well as BERTopic() with its defaults on the same
+    passages and embeddings."""
+    from bertopic import BERTopic
+    from umap import UMAP
+
+    from narratives.embed import embed, get_embedder
+    from narratives.evaluate import label_agreement
+    from narratives.labels import load_labels
+    from narratives.model import bertopic_backend
+    from narratives.runs import load_run
+
+    run = load_run(diary_run)
+    gold = load_labels(
+        shared_corpus("propaganda_diary/de.jsonl"), label_column="narrative", generate_ids=True
+    ).filter(pl.col("label").is_not_null())
+    ours, _ = label_agreement(run.table("assignments"), run.table("topics"), gold)
+
+    passages = run.table("passages")
+    embedder = get_embedder(run.record["embedder"]["name"])
+    vectors = embed(passages["text"].to_list(), embedder, progress=False)
+    umap_model = UMAP(
+        n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", random_state=42
+    )
+    plain = BERTopic(embedding_model=bertopic_backend(embedder), umap_model=umap_model)
+    topics, _ = plain.fit_transform(passages["text"].to_list(), vectors)
+    assignments = passages.select("passage_id", "doc_id").with_columns(
+        pl.Series("topic_id", topics, dtype=pl.Int32)
+    )
+    no_narratives = pl.DataFrame({"topic_id": sorted(set(topics))}, schema={"topic_id": pl.Int32})
+    peer, _ = label_agreement(
+        assignments, no_narratives.with_columns(pl.lit(None, pl.String).alias("narrative_id")), gold
+    )
+    print(
+        f"NMI with the human narratives: ours {ours['topics']['nmi']:.3f}, "
+        f"plain BERTopic {peer['topics']['nmi']:.3f}"
+    )
+    assert ours["topics"]["nmi"] >= peer["topics"]["nmi"]
