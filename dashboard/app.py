@@ -22,7 +22,7 @@ from dashboard import data, state  # noqa: E402
 from narratives.errors import RunError  # noqa: E402
 from narratives.runs import broken_runs, list_runs  # noqa: E402
 
-VIEWS = Path(__file__).parent / "views"
+VIEWS = Path(__file__).resolve().parent / "views"
 TRAIN_HINT = (
     "Train one with `narratives train seeds/ --run seeds-demo` (the bundled seed articles), or "
     "`narratives train my-corpus.jsonl`, then reload this page. `bash scripts/demo.sh` does both."

@@ -329,37 +329,21 @@ def dashboard_command(run, port, host, models_dir) -> None:
 
     It reads run directories only and stops with Ctrl+C.
     """
-    import subprocess
-
     from narratives.runs import load_run
 
     models = _models_dir(models_dir)
     target = load_run(run, models).path if run is not None else None
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(_dashboard_app()),
-        "--server.port", str(port), "--server.address", host, "--server.headless", "true",
-        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-        "--client.toolbarMode", "viewer",
-        "--", "--models-dir", str(models),
-    ]  # fmt: skip
-    if target is not None:
-        command += ["--run", str(target)]
-    click.echo(f"narratives dashboard on http://{host}:{port} (Ctrl+C stops it)", err=True)
     try:
-        code = subprocess.call(command)
-    except KeyboardInterrupt:
-        code = 0
-    sys.exit(code)
-
-
-def _dashboard_app() -> Path:
-    try:
-        import dashboard
+        from dashboard.serve import serve
     except ImportError as exc:
         raise NarrativesError(
             "the dashboard package is not installed; run `bash scripts/setup.sh`"
         ) from exc
-    return Path(dashboard.__file__).with_name("app.py")
+    app_args = ["--models-dir", str(models)]
+    if target is not None:
+        app_args += ["--run", str(target)]
+    click.echo(f"narratives dashboard on http://{host}:{port} (Ctrl+C stops it)", err=True)
+    serve(app_args, port=port, host=host)
 
 
 @cli.command()

@@ -81,7 +81,7 @@ def free_port() -> int:
 
 
 class Dashboard:
-    """``streamlit run dashboard/app.py -- --run RUN --models-dir DIR`` as a child process.
+    """``narratives dashboard RUN --models-dir DIR`` (or ``streamlit run APP``) as a child process.
 
     ``start()`` returns at once (``started_at`` is the ``time.perf_counter()`` of the launch);
     ``wait_ready()`` waits for the server's health endpoint; ``stop()`` ends its process group.
@@ -111,6 +111,21 @@ class Dashboard:
 
     @property
     def command(self) -> list[str]:
+        """What a user runs: `narratives dashboard RUN`; `streamlit run APP` for another app."""
+        if Path(self.app).resolve() == Path(APP).resolve():
+            return [
+                sys.executable,
+                "-m",
+                "narratives.cli",
+                "dashboard",
+                self.run,
+                "--port",
+                str(self.port),
+                "--host",
+                "127.0.0.1",
+                "--models-dir",
+                self.models_dir,
+            ]
         return [
             sys.executable,
             "-m",
