@@ -27,6 +27,7 @@ _OPTIONAL_HINTS = {
     "n_neighbors": "15                     # default: adapts to the corpus size",
     "min_samples": "5                      # default: half of min_topic_size",
     "catalog_min_similarity": "0.35        # default: per embedder",
+    "outlier_threshold": "0.35             # default: per embedder (TF-IDF+SVD: 0.10)",
 }
 
 
@@ -50,7 +51,7 @@ class TrainConfig:
     cluster_selection_method: str = "leaf"
     catalog_min_similarity: float | None = None
     reduce_outliers: bool = True
-    outlier_threshold: float = 0.35
+    outlier_threshold: float | None = None
     top_n_words: int = 10
     languages: list[str] = field(default_factory=lambda: ["de", "en"])
     ngram_range: list[int] = field(default_factory=lambda: [1, 2])
@@ -84,7 +85,7 @@ class TrainConfig:
             raise bad("cluster_selection_method", "must be eom or leaf")
         if self.catalog_min_similarity is not None and not -1 <= self.catalog_min_similarity <= 1:
             raise bad("catalog_min_similarity", "must be between -1 and 1")
-        if not -1 <= self.outlier_threshold <= 1:
+        if self.outlier_threshold is not None and not -1 <= self.outlier_threshold <= 1:
             raise bad("outlier_threshold", "must be between -1 and 1")
         if self.top_n_words < 1:
             raise bad("top_n_words", "must be >= 1")

@@ -41,6 +41,10 @@ DEFAULT_CATALOG_MIN_SIMILARITY = {
     "tfidf-svd": 0.25,
 }
 FALLBACK_CATALOG_MIN_SIMILARITY = 0.30
+# Outlier reduction joins an outlier to its nearest topic above this cosine. TF-IDF+SVD cosines
+# sit far lower than the neural embedders' (benchmarks/quality.py: 0.35 left 23-30% outliers).
+DEFAULT_OUTLIER_THRESHOLD = {"tfidf-svd": 0.10}
+FALLBACK_OUTLIER_THRESHOLD = 0.35
 OUTLIER_LABEL = "outliers"
 
 
@@ -157,7 +161,7 @@ class NarrativeModel:
         cluster_selection_method: str = "leaf",
         catalog_min_similarity: float | None = None,
         reduce_outliers: bool = True,
-        outlier_threshold: float = 0.35,
+        outlier_threshold: float | None = None,
         top_n_words: int = 10,
         n_representative: int = 3,
         languages: tuple[str, ...] = ("de", "en"),
@@ -225,7 +229,7 @@ class NarrativeModel:
             n_passages=n,
             n_catalog_matched=n_matched,
             catalog_min_similarity=threshold,
-            outlier_threshold=self.outlier_threshold,
+            outlier_threshold=self._outlier_threshold(),
             **resolved,
         )
         if (labels < 0).all():
@@ -243,6 +247,11 @@ class NarrativeModel:
         return DEFAULT_CATALOG_MIN_SIMILARITY.get(
             self.embedder.name, FALLBACK_CATALOG_MIN_SIMILARITY
         )
+
+    def _outlier_threshold(self) -> float:
+        if self.outlier_threshold is not None:
+            return float(self.outlier_threshold)
+        return DEFAULT_OUTLIER_THRESHOLD.get(self.embedder.name, FALLBACK_OUTLIER_THRESHOLD)
 
     def _narrative_scores(self, embeddings: np.ndarray) -> np.ndarray:
         """Similarity of each passage to each narrative's nearest catalog text, mean removed."""
@@ -326,7 +335,7 @@ class NarrativeModel:
                 topics.tolist(),
                 strategy="embeddings",
                 embeddings=embeddings[rest],
-                threshold=self.outlier_threshold,
+                threshold=self._outlier_threshold(),
             )
             topics = np.asarray(reduced, dtype=np.int64)
         n_topics = len(set(topics.tolist()) - {OUTLIER_TOPIC})

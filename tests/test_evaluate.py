@@ -240,6 +240,7 @@ def test_bad_labels_file_exits_2_naming_file_row_field(
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:n_jobs value:UserWarning")  # UMAP, seeded as the peer's
 def test_default_pipeline_agrees_with_human_narratives_at_least_as_well_as_plain_bertopic(
     diary_run: Path,
 ) -> None:
