@@ -12,9 +12,7 @@ drift has words entering and leaving. Everything is seeded and vectorised (numpy
 
 The drift tables come from the real engine, ``narratives.analysis.drift_tables``, keyword drift
 included: it tokenises every passage in Python, and all five tables take about 35 s at 1M
-passages on 2 cores (generation 4 s, run on disk 190 MB). Above ``KEYWORD_DRIFT_REAL_MAX``
-passages the keyword_drift table is generated in its real schema from the planted word lists
-instead (``record["synthetic"]["keyword_drift"]`` says which was done).
+passages on 2 cores (generation 4 s, run on disk 190 MB).
 
 Runs are cached: an existing complete run of that name is reused, never rebuilt.
 
@@ -35,7 +33,6 @@ import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODELS_DIR = ROOT / "benchmarks" / "results" / "dashboard-runs"
-KEYWORD_DRIFT_REAL_MAX = 2_500_000
 """Largest run whose keyword_drift table the real engine computes (about 90 s at this size)."""
 
 OUTLETS = ("RT DE", "WELT", "Spiegel", "FAZ", "taz", "Tagesschau")
@@ -388,94 +385,13 @@ def make_tables(n_passages: int, seed: int = 0) -> dict[str, pl.DataFrame]:
     }
 
 
-def synthetic_keyword_drift(tables: dict[str, pl.DataFrame], seed: int = 0) -> pl.DataFrame:
-    """keyword_drift in its real schema without tokenising: each topic's planted words per month.
+def _drift(tables: dict[str, pl.DataFrame]) -> tuple[object, dict[str, float]]:
+    """The drift tables from the real engine (keyword drift included) and how long they took."""
+    from narratives.analysis import drift_tables
 
-    A topic-month's keywords are 8 of the words its passages were written from in that half of
-    the period, in a seeded order; entered and left are computed as the engine does.
-    """
-    from narratives.keyword_drift import KEYWORD_DRIFT, _turnover
-
-    rng = np.random.default_rng(seed + 1)
-    topics = tables["topics"].filter(pl.col("topic_id") >= 0)
-    words_of = dict(zip(topics["topic_id"], topics["keywords"].to_list(), strict=True))
-    classes = (
-        tables["assignments"]
-        .filter(pl.col("topic_id") >= 0)
-        .join(tables["documents"].select("doc_id", "date"), on="doc_id")
-        .group_by("topic_id", pl.col("date").dt.truncate("1mo").alias("period"))
-        .agg(pl.len().alias("n_passages"))
-        .sort("topic_id", "period")
-    )
-    halfway = FIRST_MONTH.replace(year=FIRST_MONTH.year + N_MONTHS // 24)
-    keywords = []
-    for topic_id, period in zip(classes["topic_id"], classes["period"], strict=True):
-        words = words_of[topic_id]
-        words = _halves(words)[period >= halfway]
-        keywords.append([words[i] for i in rng.permutation(len(words))[:8]])
-    entered, left = _turnover(classes["topic_id"].to_list(), keywords)
-    return pl.DataFrame(
-        {
-            "topic_id": classes["topic_id"],
-            "period": classes["period"],
-            "n_passages": classes["n_passages"],
-            "keywords": keywords,
-            "entered": entered,
-            "left": left,
-        },
-        schema=KEYWORD_DRIFT,
-    )
-
-
-def _drift(tables: dict[str, pl.DataFrame], seed: int) -> tuple[object, str, dict[str, float]]:
-    """The drift tables from the real engine; keyword drift synthetic above the size limit."""
-    from narratives.analysis import DriftResult, drift_tables
-    from narratives.drift import (
-        DriftSettings,
-        compute_drift,
-        compute_prevalence,
-        resolve_period,
-        undated_documents,
-    )
-    from narratives.outlets import compare_outlets
-
-    documents, passages, assignments = (
-        tables["documents"],
-        tables["passages"],
-        tables["assignments"],
-    )
-    settings = DriftSettings()
-    timings: dict[str, float] = {}
     start = time.perf_counter()
-    if passages.height <= KEYWORD_DRIFT_REAL_MAX:
-        result = drift_tables(documents, passages, assignments, settings)
-        timings["drift"] = round(time.perf_counter() - start, 3)
-        return result, "engine", timings
-    period = resolve_period(settings.period, documents)
-    common = {
-        "period": period,
-        "by_source": settings.by_source,
-        "small_period_docs": settings.small_period_docs,
-    }
-    prevalence = compute_prevalence(documents, assignments, **common)
-    result = DriftResult(
-        tables={
-            "prevalence": prevalence,
-            "passage_prevalence": compute_prevalence(
-                documents, assignments, unit="passage", **common
-            ),
-            "drift": compute_drift(prevalence, settings),
-            "outlets": compare_outlets(documents, assignments, period=period, alpha=settings.alpha),
-        },
-        period=period,
-        n_undated_documents=undated_documents(documents),
-        settings=settings,
-    )
-    timings["drift"] = round(time.perf_counter() - start, 3)
-    start = time.perf_counter()
-    result.tables["keyword_drift"] = synthetic_keyword_drift(tables, seed)
-    timings["keyword_drift_synthetic"] = round(time.perf_counter() - start, 3)
-    return result, "synthetic", timings
+    result = drift_tables(tables["documents"], tables["passages"], tables["assignments"])
+    return result, {"drift": round(time.perf_counter() - start, 3)}
 
 
 def make_run(models_dir: Path, name: str, n_passages: int, seed: int = 0) -> Path:
@@ -495,7 +411,7 @@ def make_run(models_dir: Path, name: str, n_passages: int, seed: int = 0) -> Pat
     start = time.perf_counter()
     tables = make_tables(n_passages, seed)
     timings = {"generate": round(time.perf_counter() - start, 3)}
-    drift, keyword_drift_from, drift_timings = _drift(tables, seed)
+    drift, drift_timings = _drift(tables)
     timings.update(drift_timings)
     documents, topics = tables["documents"], tables["topics"]
     topic_ids = topics.filter(pl.col("topic_id") >= 0)
@@ -526,13 +442,12 @@ def make_run(models_dir: Path, name: str, n_passages: int, seed: int = 0) -> Pat
             "outlier_share": round(n_outliers / max(tables["passages"].height, 1), 4),
             "n_documents_without_date": 0,
         },
-        "drift": {**drift.record(), "keyword_drift": keyword_drift_from},
+        "drift": drift.record(),
         "timings": timings,
         "synthetic": {
             "generator": "benchmarks/synthetic_run.py",
             "seed": seed,
             "n_passages": n_passages,
-            "keyword_drift": keyword_drift_from,
         },
     }
     start = time.perf_counter()

@@ -43,6 +43,19 @@ def seeds_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ).run_path
 
 
+def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
+    """Run `narratives ARGS` in-process: (exit code, stdout, stderr)."""
+    from narratives.cli import main
+
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 def shared_corpus(relative: str) -> Path:
     """A corpus under ../shared/corpora, or skip the test with the reason."""
     path = SHARED_CORPORA / relative

@@ -8,21 +8,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import run_cli
 
-from narratives.cli import main
 from narratives.export import read_table
 
 COMMANDS = ["train", "runs", "topics", "export", "config"]
-
-
-def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.parametrize("command", [None, *COMMANDS])

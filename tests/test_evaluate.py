@@ -10,9 +10,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from conftest import shared_corpus
+from conftest import run_cli, shared_corpus
 
-from narratives.cli import main
 from narratives.errors import InputError
 from narratives.evaluate import (
     ari,
@@ -149,16 +148,6 @@ def test_bad_label_files_name_file_row_and_field(
     assert caught.value.path == path
     assert caught.value.row == row
     assert caught.value.field == field
-
-
-def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_evaluate_has_help(capsys) -> None:
