@@ -266,7 +266,7 @@ def articles(
     topic_id: int | None = None,
     period: date | None = None,
     source: str = ALL_SOURCES,
-    limit: int = 200,
+    limit: int | None = 200,
 ) -> pl.DataFrame:
     """The articles behind a point of a chart: documents carrying a topic in a period and outlet,
     the most devoted first (largest share of their passages in the topic)."""
@@ -279,7 +279,8 @@ def articles(
         frame = frame.filter(pl.col("source") == source)
     if period is not None:
         frame = frame.filter(_period_expr(run) == period)
-    return frame.sort(["share", "date"], descending=[True, True], nulls_last=True).head(limit)
+    ordered = frame.sort(["share", "date"], descending=[True, True], nulls_last=True)
+    return ordered if limit is None else ordered.head(limit)
 
 
 def _period_expr(run: Run) -> pl.Expr:

@@ -101,9 +101,8 @@ def downloads(frame: pl.DataFrame, stem: str, figure: go.Figure | None = None) -
         buttons.append(
             ("Download chart (HTML)", functools.partial(_figure_html, figure), "html", "text/html")
         )
-    for column, (label, payload, suffix, mime) in zip(
-        st.columns(len(buttons)), buttons, strict=True
-    ):
+    columns = st.columns(len(buttons) + (figure is not None))
+    for column, (label, payload, suffix, mime) in zip(columns, buttons, strict=False):
         column.download_button(
             label,
             data=payload,
@@ -112,6 +111,8 @@ def downloads(frame: pl.DataFrame, stem: str, figure: go.Figure | None = None) -
             key=f"download-{stem}-{suffix}",
             on_click="ignore",
         )
+    if figure is not None:
+        columns[-1].caption("PNG: the camera button in the chart's toolbar.")
 
 
 def show_table(frame: pl.DataFrame, columns: dict | None = None, **kwargs: Any) -> Any:

@@ -34,7 +34,7 @@ elif row["kind"] == "new topic":
 else:
     st.caption("Passages that fit no topic.")
 
-docs = state.query("articles", topic_id=topic_id, limit=1_000_000_000)
+docs = state.query("articles", topic_id=topic_id, limit=None)
 first, second, third = st.columns(3)
 first.metric("Passages", f"{row['size']:,}")
 second.metric("Articles carrying it", f"{docs.height:,}")
