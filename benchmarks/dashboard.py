@@ -29,17 +29,16 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
+from report import write_report  # noqa: E402
 from synthetic_run import DEFAULT_MODELS_DIR, make_run, run_size_mb  # noqa: E402
 
 from tests.browser import (  # noqa: E402
@@ -305,18 +304,7 @@ def main() -> None:
         print(json.dumps(measure_apptest(args.child_apptest, args.models_dir, args.app or APP)))
         return
     results = [bench_size(n, args) for n in args.sizes]
-    report = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}",
-        "results": results,
-    }
-    markdown = to_markdown(results)
-    print(markdown)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2))
-        args.out.with_suffix(".md").write_text(markdown + "\n")
+    write_report(results, to_markdown(results), args.out)
 
 
 if __name__ == "__main__":

@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import subprocess
 import sys
 import time
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+from report import write_report
 
 N_OUTLETS = 15
 N_TOPICS = 50
@@ -121,21 +121,16 @@ def main() -> None:
             raise SystemExit(done.stderr[-3000:])
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
         print(json.dumps(results[-1]), file=sys.stderr)
-    print("| rows | prevalence s | drift s | pandas groupby s | polars/pandas | peak MB |")
-    print("|---|---|---|---|---|---|")
-    for r in results:
-        print(
+    lines = [
+        "| rows | prevalence s | drift s | pandas groupby s | polars/pandas | peak MB |",
+        "|---|---|---|---|---|---|",
+        *(
             f"| {r['rows']:,} | {r['prevalence_s']} | {r['drift_s']} | {r['pandas_groupby_s']} | "
             f"{r['ratio_polars_prevalence_to_pandas']} | {r['peak_mb']} |"
-        )
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        report = {
-            "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": f"{platform.machine()}, Python {platform.python_version()}",
-            "results": results,
-        }
-        args.out.write_text(json.dumps(report, indent=2))
+            for r in results
+        ),
+    ]
+    write_report(results, "\n".join(lines), args.out)
 
 
 if __name__ == "__main__":

@@ -26,18 +26,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import tempfile
 import time
 import warnings
 from dataclasses import fields
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+from report import write_report
 
 from narratives.catalog import load_catalog
 from narratives.config import TrainConfig
@@ -348,23 +346,16 @@ def main() -> None:
         for path in corpora:
             print(f"{path}", file=sys.stderr)
             rows.extend(bench_corpus(path, args, overrides, cache))
-    report = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}",
-        "seeds": args.seeds,
-        "overrides": overrides,
-        "config": TrainConfig(**overrides).to_dict(),
-        "cold_cache": args.cold,
-        "warm_up_s": warm_up_s,
-        "results": rows,
-    }
-    markdown = to_markdown(rows) + "\n\n" + embedding_markdown(rows)
-    print(markdown)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str))
-        args.out.with_suffix(".md").write_text(markdown + "\n")
+    write_report(
+        rows,
+        to_markdown(rows) + "\n\n" + embedding_markdown(rows),
+        args.out,
+        seeds=args.seeds,
+        overrides=overrides,
+        config=TrainConfig(**overrides).to_dict(),
+        cold_cache=args.cold,
+        warm_up_s=warm_up_s,
+    )
 
 
 if __name__ == "__main__":

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
+
+from report import write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPORA = [
@@ -213,18 +213,7 @@ def main() -> None:
     for corpus in corpora:
         print(f"{corpus}", file=sys.stderr)
         results.append(bench_corpus(corpus))
-    report = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, "
-        f"Python {platform.python_version()}",
-        "results": results,
-    }
-    markdown = to_markdown(results)
-    print(markdown)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2))
-        args.out.with_suffix(".md").write_text(markdown + "\n")
+    write_report(results, to_markdown(results), args.out)
 
 
 if __name__ == "__main__":
