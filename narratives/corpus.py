@@ -214,7 +214,7 @@ def _read_file(path: Path, cmap: ColumnMap) -> pl.DataFrame:
     elif suffix == ".parquet":
         table = _read_parquet(path)
     else:
-        rows, records = _read_jsonl_records(path)
+        rows, records = read_jsonl_records(path)
         return _records_frame(records, rows, cmap, path)
     return _select_columns(table, cmap, path)
 
@@ -255,7 +255,7 @@ def _first_line(exc: Exception) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-def _read_jsonl_records(path: Path) -> tuple[list[int], list[dict]]:
+def read_jsonl_records(path: Path) -> tuple[list[int], list[dict]]:
     """(line numbers, JSON objects) of a JSON Lines file; blank lines are skipped."""
     data = _read_bytes(path)
     text = _decode(data, path, offset=path.stat().st_size - len(data))
@@ -279,7 +279,7 @@ def _read_jsonl_records(path: Path) -> tuple[list[int], list[dict]]:
     return rows, records
 
 
-def _as_str(value: object) -> str | None:
+def json_text(value: object) -> str | None:
     """A JSON value as a string: strings as is, null as None, anything else as JSON text."""
     if value is None or isinstance(value, str):
         return value
@@ -293,7 +293,7 @@ def _records_frame(
     present = dict.fromkeys(key for obj in records for key in obj)
     _require_text(list(present), cmap, path, has_rows=bool(records))
     data = {
-        name: pl.Series(name, [_as_str(obj.get(source)) for obj in records], dtype=pl.String)
+        name: pl.Series(name, [json_text(obj.get(source)) for obj in records], dtype=pl.String)
         for name, source in cmap.items()
         if source in present
     }
@@ -360,7 +360,7 @@ def _read_directory(root: Path) -> pl.DataFrame:
     texts = {rel: _read_txt(root / rel) for rel in {rel for rel, _, _ in entries}}
     columns: dict[str, list] = {name: [] for name in (*FIELDS, _ROW, _PATH)}
     for rel, row, record in entries:
-        values = {name: _as_str(record.get(name)) for name in FIELDS}
+        values = {name: json_text(record.get(name)) for name in FIELDS}
         values["doc_id"] = values["doc_id"] if (values["doc_id"] or "").strip() else Path(rel).stem
         values["text"] = texts[rel]
         values[_ROW] = row
@@ -402,7 +402,7 @@ def _read_manifest(root: Path) -> tuple[Path | None, list[tuple[str, int, dict]]
     rows, records = _manifest_records(path)
     entries = []
     for row, record in zip(rows, records, strict=True):
-        value = _as_str(record.get("file"))
+        value = json_text(record.get("file"))
         if value is None or not value.strip():
             raise InputError("no file name", path=path, row=row, field="file")
         rel = Path(value.strip()).as_posix()
@@ -417,7 +417,7 @@ def _manifest_records(path: Path) -> tuple[list[int], list[dict]]:
     if path.stat().st_size == 0:
         return [], []
     if path.suffix == ".jsonl":
-        return _read_jsonl_records(path)
+        return read_jsonl_records(path)
     if path.suffix == ".csv":
         table = _read_csv(path)
         if "file" not in table.columns:

@@ -84,14 +84,7 @@ def encode_table(frame: pl.DataFrame, fmt: str) -> bytes:
 def write_table(frame: pl.DataFrame, path: Path, fmt: str) -> None:
     """Write one table atomically (temporary file renamed into place)."""
     tmp = path.with_name(f".{path.name}.tmp")
-    if fmt == "csv":
-        _flatten_lists(frame).write_csv(tmp)
-    elif fmt == "parquet":
-        frame.write_parquet(tmp)
-    elif fmt == "json":
-        frame.write_json(tmp)
-    else:
-        raise ValueError(f"unknown format {fmt!r} (choose one of {', '.join(FORMATS)})")
+    tmp.write_bytes(encode_table(frame, fmt))
     os.replace(tmp, path)
 
 

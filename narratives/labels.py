@@ -7,13 +7,13 @@ InputErrors naming the file, the 1-based data row (the line of a JSONL file) and
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from narratives.corpus import json_text, read_jsonl_records
 from narratives.errors import InputError
 
 LABEL_FORMATS = (".csv", ".jsonl", ".ndjson", ".parquet")
@@ -108,39 +108,20 @@ def _read_label_file(path: Path) -> tuple[pl.DataFrame, dict[str, int]]:
 
 
 def _read_jsonl(path: Path) -> tuple[pl.DataFrame, dict[str, int]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not valid UTF-8 at byte {exc.start}", path=path) from None
-    records, lines, nested = [], [], {}
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"invalid JSON ({exc.msg})", path=path, row=number) from None
-        if not isinstance(record, dict):
-            raise InputError("expected a JSON object", path=path, row=number)
+    lines, records = read_jsonl_records(path)
+    if not records:
+        raise InputError("no rows", path=path)
+    nested: dict[str, int] = {}
+    for number, record in zip(lines, records, strict=True):
         for key, value in record.items():
             if isinstance(value, (list, dict)):
                 nested.setdefault(key, number)
-        records.append(record)
-        lines.append(number)
-    if not records:
-        raise InputError("no rows", path=path)
     columns = dict.fromkeys(key for record in records for key in record)
     data = {
-        name: pl.Series(name, [_text(r.get(name)) for r in records], dtype=pl.String)
+        name: pl.Series(name, [json_text(r.get(name)) for r in records], dtype=pl.String)
         for name in columns
     }
     return pl.DataFrame(data).with_columns(pl.Series("_row", lines, dtype=pl.Int64)), nested
-
-
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
 
 
 def corpus_labels_source(record: Mapping[str, Any]) -> tuple[Path, str] | None:
