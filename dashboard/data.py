@@ -17,13 +17,18 @@ from typing import Any
 
 import polars as pl
 
-from narratives.drift import ALL_SOURCES, headline_changes
+from narratives.drift import (
+    ALL_SOURCES,
+    HEADLINE_STATUSES,
+    headline_changes,
+    is_headline,
+    period_start,
+)
 from narratives.export import document_topics
 from narratives.runs import Run
 from narratives.schemas import OUTLIER_TOPIC
 
 UNITS = {"documents": "prevalence", "passages": "passage_prevalence"}
-EVENT_STATUSES = ("new", "gone", "emerging", "fading")
 OUTLIERS_LABEL = "Outliers (no topic)"
 COMPARE_COLUMNS = ["name", "share_a", "share_b", "difference", "p_adjusted", "k", "n", "k_b", "n_b"]
 
@@ -173,13 +178,7 @@ def shares(
     count, total = (("n_docs", "n_period_docs"), ("n_passages", "n_period_passages"))[
         unit == "passages"
     ]
-    frame = table.filter(pl.col("source") == source)
-    if topic_ids is not None:
-        frame = frame.filter(pl.col("topic_id").is_in(topic_ids))
-    if start is not None:
-        frame = frame.filter(pl.col("period") >= start)
-    if end is not None:
-        frame = frame.filter(pl.col("period") <= end)
+    frame = _within(table.filter(pl.col("source") == source), topic_ids, start, end)
     return (
         frame.join(topic_names(run).select("topic_id", "name", "order"), on="topic_id")
         .rename({count: "n", total: "n_period"})
@@ -197,6 +196,19 @@ def shares(
             "order",
         )
     )
+
+
+def _within(
+    frame: pl.DataFrame, topic_ids: list[int] | None, start: date | None, end: date | None
+) -> pl.DataFrame:
+    """The rows of these topics (all when None) in the periods from start to end (inclusive)."""
+    if topic_ids is not None:
+        frame = frame.filter(pl.col("topic_id").is_in(topic_ids))
+    if start is not None:
+        frame = frame.filter(pl.col("period") >= start)
+    if end is not None:
+        frame = frame.filter(pl.col("period") <= end)
+    return frame
 
 
 def overall_shares(run: Run, topic_ids: list[int] | None = None) -> pl.DataFrame:
@@ -225,19 +237,13 @@ def events(
     """The headline changes of one outlet view (new, gone, emerging, fading, change points)."""
     if not run.has_table("drift"):
         return pl.DataFrame()
-    drift = run.table("drift")
-    if topic_ids is not None:
-        drift = drift.filter(pl.col("topic_id").is_in(topic_ids))
-    if start is not None:
-        drift = drift.filter(pl.col("period") >= start)
-    if end is not None:
-        drift = drift.filter(pl.col("period") <= end)
+    drift = _within(run.table("drift"), topic_ids, start, end)
     names = topic_names(run).select("topic_id", "name")
     return (
         headline_changes(drift, run.table("topics"), source=source, limit=limit)
         .join(names, on="topic_id", how="left")
         .with_columns(
-            pl.when(pl.col("status").is_in(EVENT_STATUSES))
+            pl.when(pl.col("status").is_in(HEADLINE_STATUSES))
             .then(pl.col("status"))
             .otherwise(pl.lit("change point"))
             .alias("event")
@@ -284,8 +290,6 @@ def articles(
 
 
 def _period_expr(run: Run) -> pl.Expr:
-    from narratives.drift import period_start
-
     return period_start(run.record.get("drift", {}).get("period") or "month")
 
 
@@ -355,10 +359,7 @@ def topic_changes(run: Run, topic_id: int) -> pl.DataFrame:
     """Every change of one topic in every outlet view, with its test."""
     if not run.has_table("drift"):
         return pl.DataFrame()
-    drift = run.table("drift").filter(
-        (pl.col("topic_id") == topic_id)
-        & (pl.col("status").is_in(EVENT_STATUSES) | pl.col("change_point"))
-    )
+    drift = run.table("drift").filter((pl.col("topic_id") == topic_id) & is_headline())
     return drift.select(
         "period",
         "source",

@@ -67,18 +67,13 @@ def _query(key: tuple[str, int], name: str, kwargs: tuple[tuple[str, Any], ...])
 
 def query(name: str, **kwargs: Any) -> Any:
     """``dashboard.data.<name>(run, **kwargs)`` on the open run, cached by its arguments."""
-    frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in kwargs.items()))
-    return _query(current_key(), name, frozen)
+    return query_run(current_key(), name, **kwargs)
 
 
 def query_run(key: tuple[str, int], name: str, **kwargs: Any) -> Any:
     """Like :func:`query` on another run (the Compare page)."""
     frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in kwargs.items()))
     return _query(key, name, frozen)
-
-
-def _table_bytes(frame: pl.DataFrame, fmt: str) -> bytes:
-    return encode_table(frame, fmt)
 
 
 def _figure_html(figure: go.Figure) -> bytes:
@@ -89,10 +84,10 @@ def downloads(frame: pl.DataFrame, stem: str, figure: go.Figure | None = None) -
     """Download buttons for the table of the current view (CSV, Parquet) and its chart (HTML;
     the chart's own toolbar saves it as PNG). Files are built only when a button is clicked."""
     buttons: list[tuple[str, Callable[[], bytes], str, str]] = [
-        ("Download table (CSV)", functools.partial(_table_bytes, frame, "csv"), "csv", "text/csv"),
+        ("Download table (CSV)", functools.partial(encode_table, frame, "csv"), "csv", "text/csv"),
         (
             "Download table (Parquet)",
-            functools.partial(_table_bytes, frame, "parquet"),
+            functools.partial(encode_table, frame, "parquet"),
             "parquet",
             "application/octet-stream",
         ),

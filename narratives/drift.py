@@ -399,6 +399,15 @@ def _status(settings: DriftSettings) -> pl.Expr:
     )
 
 
+HEADLINE_STATUSES = ("new", "gone", "emerging", "fading")
+
+
+def is_headline() -> pl.Expr:
+    """A drift row worth reading first: a new, gone, emerging or fading topic, or a confirmed
+    change point."""
+    return pl.col("status").is_in(HEADLINE_STATUSES) | pl.col("change_point")
+
+
 def headline_changes(
     drift: pl.DataFrame, topics: pl.DataFrame, *, source: str = ALL_SOURCES, limit: int = 10
 ) -> pl.DataFrame:
@@ -406,14 +415,7 @@ def headline_changes(
     of one view, largest share change first, with the topic labels."""
     labels = topics.select("topic_id", "label", "narrative_id")
     return (
-        drift.filter(
-            (pl.col("source") == source)
-            & (pl.col("topic_id") >= 0)
-            & (
-                pl.col("status").is_in(["new", "gone", "emerging", "fading"])
-                | pl.col("change_point")
-            )
-        )
+        drift.filter((pl.col("source") == source) & (pl.col("topic_id") >= 0) & is_headline())
         .join(labels, on="topic_id", how="left")
         .sort(pl.col("share_change").abs(), descending=True, nulls_last=True)
         .head(limit)
