@@ -17,8 +17,8 @@ fresh process per size: the first script run (imports and cold caches), a rerun 
 a rerun after ``st.cache_data.clear()`` / ``st.cache_resource.clear()`` (cold caches, warm
 imports), and the outlet change cold and warm. That shows what the caching buys.
 
-    python benchmarks/dashboard.py --out benchmarks/results/dashboard.json   # 1k, 100k, 1M; 3 each
-    python benchmarks/dashboard.py --sizes 1000 100000 --repeats 5
+    python -m benchmarks.dashboard --out benchmarks/results/dashboard.json   # 1k, 100k, 1M; 3 each
+    python -m benchmarks.dashboard --sizes 1000 100000 --repeats 5
 
 Figures are measured, not asserted. Needs Playwright and a system Chromium (see tests/browser.py).
 """
@@ -35,13 +35,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
-
-from report import write_report  # noqa: E402
-from synthetic_run import DEFAULT_MODELS_DIR, make_run, run_size_mb  # noqa: E402
-
-from tests.browser import (  # noqa: E402
+from benchmarks.report import write_report
+from benchmarks.synthetic_run import DEFAULT_MODELS_DIR, make_run, run_size_mb
+from tests.browser import (
     APP,
     Dashboard,
     caption,
@@ -52,6 +48,8 @@ from tests.browser import (  # noqa: E402
     wait_for_chart,
     wait_for_chart_change,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
 
 OUTLET = "RT DE"
 TIMEOUT_MS = 300_000
@@ -207,7 +205,8 @@ def measure_apptest(run: Path, models_dir: Path, app: Path) -> dict:
 def _apptest_child(run: Path, models_dir: Path, app: Path) -> dict:
     command = [
         sys.executable,
-        __file__,
+        "-m",
+        "benchmarks.dashboard",
         "--child-apptest",
         str(run),
         "--models-dir",

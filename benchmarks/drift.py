@@ -4,8 +4,8 @@ Tables are generated in the real schema and shape of a run (documents with dates
 and 15 outlets, 1-4 passages per document, 50 topics plus outliers), seeded. Each size runs in its
 own subprocess so that its peak memory (max RSS) is its own.
 
-    python benchmarks/drift.py                           # 1M and 10M rows
-    python benchmarks/drift.py --rows 1000000 --out benchmarks/results/drift.json
+    python -m benchmarks.drift                           # 1M and 10M rows
+    python -m benchmarks.drift --rows 1000000 --out benchmarks/results/drift.json
 
 Measured: prevalence (month x outlet x topic, with Wilson intervals), drift (tests, change points,
 statuses), and the same month x outlet x topic aggregation (documents carrying each topic) done
@@ -25,7 +25,10 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-from report import write_report
+
+from benchmarks.report import write_report
+
+ROOT = Path(__file__).resolve().parents[1]
 
 N_OUTLETS = 15
 N_TOPICS = 50
@@ -115,7 +118,10 @@ def main() -> None:
     results = []
     for rows in args.rows or [1_000_000, 10_000_000]:
         done = subprocess.run(
-            [sys.executable, __file__, "--child", str(rows)], capture_output=True, text=True
+            [sys.executable, "-m", "benchmarks.drift", "--child", str(rows)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
         )
         if done.returncode != 0:
             raise SystemExit(done.stderr[-3000:])

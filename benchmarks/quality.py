@@ -11,8 +11,8 @@ embedding-based one the same embeddings:
 - **LDA**: scikit-learn's LatentDirichletAllocation on a CountVectorizer with German and English
   stop words, with as many topics as the corpus has gold classes.
 
-    python benchmarks/quality.py --out benchmarks/results/quality.json
-    python benchmarks/quality.py --embedders use-multilingual --systems ours --set min_samples=3
+    python -m benchmarks.quality --out benchmarks/results/quality.json
+    python -m benchmarks.quality --embedders use-multilingual --systems ours --set min_samples=3
 
 Each configuration is fitted once per seed (default 42, 43, 44). Reported per configuration, as
 means over the seeds: NMI, ARI and purity of the documents' main topics against the labels, NPMI
@@ -30,29 +30,27 @@ import sys
 import tempfile
 import time
 import warnings
-from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 import polars as pl
-from report import write_report
 
+from benchmarks.report import write_report
 from narratives.catalog import load_catalog
-from narratives.config import TrainConfig
+from narratives.config import LEGACY_KEYS, TrainConfig
 from narratives.corpus import load_corpus
-from narratives.embed import EmbeddingCache, default_cache_dir, embed, get_embedder
-from narratives.evaluate import (
+from narratives.embed import EmbeddingCache, embed, get_embedder, open_cache
+from narratives.errors import InputError
+from narratives.evaluate import label_agreement, run_analyzer
+from narratives.labels import load_labels
+from narratives.metrics import (
     coherence_table,
-    label_agreement,
     npmi_coherence,
-    run_analyzer,
     stability,
     tokenise,
     topic_diversity,
 )
-from narratives.labels import load_labels
-from narratives.model import bertopic_backend
-from narratives.pipeline import narrative_model
+from narratives.model import NarrativeModel, bertopic_backend
 from narratives.text import split_passages
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,17 +62,21 @@ TOP_N = 10
 
 
 def _parse_sets(pairs: list[str]) -> dict:
-    """``key=value`` pairs as TrainConfig overrides (values read as JSON where they parse)."""
-    known = {f.name for f in fields(TrainConfig)}
+    """``key=value`` pairs as TrainConfig overrides (values read as JSON where they parse); keys
+    are dotted ("model.min_topic_size") or the flat names of the earlier layout."""
     overrides = {}
     for pair in pairs:
         key, _, value = pair.partition("=")
-        if key not in known:
-            raise SystemExit(f"--set {key}: not a TrainConfig field ({', '.join(sorted(known))})")
+        if key in LEGACY_KEYS:
+            key = ".".join(LEGACY_KEYS[key])
         try:
             overrides[key] = json.loads(value)
         except json.JSONDecodeError:
             overrides[key] = value
+    try:
+        TrainConfig().with_overrides(**overrides)
+    except InputError as exc:
+        raise SystemExit(f"--set: {exc}") from None
     return overrides
 
 
@@ -118,9 +120,9 @@ class Corpus:
 
 
 def fit_ours(corpus: Corpus, embedder, vectors, seed: int, overrides: dict) -> dict:
-    config = TrainConfig(**overrides)
+    config = TrainConfig().with_overrides(**overrides)
     start = time.perf_counter()
-    model = narrative_model(config, embedder, load_catalog(config.catalog), seed=seed)
+    model = NarrativeModel.from_config(config, embedder, load_catalog(config.catalog), seed=seed)
     model.fit(corpus.passages, vectors)
     seconds = time.perf_counter() - start
     analyzer = run_analyzer(config)
@@ -342,7 +344,7 @@ def main() -> None:
     warm_up_s = warm_up()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        cache = EmbeddingCache(Path(tmp) if args.cold else args.cache_dir or default_cache_dir())
+        cache = open_cache(directory=tmp if args.cold else args.cache_dir)
         for path in corpora:
             print(f"{path}", file=sys.stderr)
             rows.extend(bench_corpus(path, args, overrides, cache))
@@ -352,7 +354,7 @@ def main() -> None:
         args.out,
         seeds=args.seeds,
         overrides=overrides,
-        config=TrainConfig(**overrides).to_dict(),
+        config=TrainConfig().with_overrides(**overrides).to_dict(),
         cold_cache=args.cold,
         warm_up_s=warm_up_s,
     )

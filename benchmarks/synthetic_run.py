@@ -16,8 +16,8 @@ passages on 2 cores (generation 4 s, run on disk 190 MB).
 
 Runs are cached: an existing complete run of that name is reused, never rebuilt.
 
-    python benchmarks/synthetic_run.py 100000   # -> benchmarks/results/dashboard-runs/
-    python benchmarks/synthetic_run.py 1000 --models-dir /tmp/models --name tiny
+    python -m benchmarks.synthetic_run 100000   # -> benchmarks/results/dashboard-runs/
+    python -m benchmarks.synthetic_run 1000 --models-dir /tmp/models --name tiny
 """
 
 from __future__ import annotations
@@ -387,7 +387,7 @@ def make_tables(n_passages: int, seed: int = 0) -> dict[str, pl.DataFrame]:
 
 def _drift(tables: dict[str, pl.DataFrame]) -> tuple[object, dict[str, float]]:
     """The drift tables from the real engine (keyword drift included) and how long they took."""
-    from narratives.analysis import drift_tables
+    from narratives.drift import drift_tables
 
     start = time.perf_counter()
     result = drift_tables(tables["documents"], tables["passages"], tables["assignments"])
@@ -400,8 +400,16 @@ def make_run(models_dir: Path, name: str, n_passages: int, seed: int = 0) -> Pat
     from narratives.catalog import load_catalog
     from narratives.config import TrainConfig
     from narratives.pipeline import corpus_fingerprint
-    from narratives.runs import REQUIRED_TABLES, RUN_RECORD, write_run
-    from narratives.schemas import DRIFT_TABLES
+    from narratives.record import (
+        CatalogInfo,
+        CorpusInfo,
+        EmbedderInfo,
+        LoadSummary,
+        RunMetrics,
+        RunRecord,
+    )
+    from narratives.runs import RUN_RECORD, write_run
+    from narratives.schemas import DRIFT_TABLES, REQUIRED_TABLES
 
     models_dir = Path(models_dir)
     final = models_dir / name
@@ -413,43 +421,29 @@ def make_run(models_dir: Path, name: str, n_passages: int, seed: int = 0) -> Pat
     timings = {"generate": round(time.perf_counter() - start, 3)}
     drift, drift_timings = _drift(tables)
     timings.update(drift_timings)
-    documents, topics = tables["documents"], tables["topics"]
-    topic_ids = topics.filter(pl.col("topic_id") >= 0)
-    n_outliers = tables["assignments"].filter(pl.col("topic_id") < 0).height
+    documents = tables["documents"]
     catalog = load_catalog()
-    record = {
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "package_version": __version__,
-        "config": {**TrainConfig(seed=seed).to_dict(), "embedder": "synthetic"},
-        "corpus": {
-            "path": f"synthetic:{n_passages}-passages-seed-{seed}",
-            "fingerprint": corpus_fingerprint(documents),
-            "report": {
-                "n_read": documents.height,
-                "n_kept": documents.height,
-                "dropped": {"empty_text": 0, "duplicate_row": 0, "duplicate_text": 0},
-                "n_missing_date": 0,
-            },
-        },
-        "embedder": {"name": "synthetic", "id": "synthetic", "dim": 0},
-        "catalog": {"path": str(catalog.path), "ids": catalog.ids},
-        "metrics": {
-            "n_documents": documents.height,
-            "n_passages": tables["passages"].height,
-            "n_topics": topic_ids.height,
-            "n_catalog_narratives_found": topic_ids["narrative_id"].drop_nulls().n_unique(),
-            "n_new_topics": topic_ids.filter(pl.col("narrative_id").is_null()).height,
-            "outlier_share": round(n_outliers / max(tables["passages"].height, 1), 4),
-            "n_documents_without_date": 0,
-        },
-        "drift": drift.record(),
-        "timings": timings,
-        "synthetic": {
-            "generator": "benchmarks/synthetic_run.py",
-            "seed": seed,
-            "n_passages": n_passages,
-        },
-    }
+    record = RunRecord(
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        package_version=__version__,
+        config=TrainConfig(seed=seed, embedder="synthetic"),
+        corpus=CorpusInfo(
+            path=f"synthetic:{n_passages}-passages-seed-{seed}",
+            fingerprint=corpus_fingerprint(documents),
+            report=LoadSummary(
+                n_read=documents.height,
+                n_kept=documents.height,
+                dropped={"empty_text": 0, "duplicate_row": 0, "duplicate_text": 0},
+            ),
+        ),
+        embedder=EmbedderInfo(name="synthetic", id="synthetic", dim=0),
+        catalog=CatalogInfo(path=str(catalog.path), ids=tuple(catalog.ids)),
+        metrics=RunMetrics.of(
+            documents, tables["passages"], tables["topics"], tables["assignments"]
+        ),
+        drift=drift.info(),
+        timings=timings,
+    )
     start = time.perf_counter()
     path = write_run(models_dir, name, {**tables, **drift.tables}, record, overwrite=True)
     timings["write"] = round(time.perf_counter() - start, 3)

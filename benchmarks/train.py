@@ -3,9 +3,9 @@ side by side with plain BERTopic (default parameters) on the same passages and e
 
 Each measurement runs in its own subprocess so that its peak memory (max RSS) is its own.
 
-    python benchmarks/train.py                       # seeds + ../shared/corpora/ukraine_media_en
-    python benchmarks/train.py --corpus my.jsonl     # any corpus narratives can read
-    python benchmarks/train.py --out benchmarks/results/train.json
+    python -m benchmarks.train                       # seeds + ../shared/corpora/ukraine_media_en
+    python -m benchmarks.train --corpus my.jsonl     # any corpus narratives can read
+    python -m benchmarks.train --out benchmarks/results/train.json
 
 The peer is what a BERTopic user would write: ``BERTopic()`` with its default UMAP, HDBSCAN and
 CountVectorizer, ``fit_transform(docs, embeddings)`` then ``topics_over_time(docs, dates)``, given
@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from report import write_report
+from benchmarks.report import write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPORA = [
@@ -125,7 +125,8 @@ def measure_peer(corpus: Path, cache_dir: Path) -> dict:
 def _child(kind: str, corpus: Path, cache_dir: Path, models_dir: Path) -> dict:
     command = [
         sys.executable,
-        __file__,
+        "-m",
+        "benchmarks.train",
         "--child",
         kind,
         "--corpus",
@@ -135,7 +136,7 @@ def _child(kind: str, corpus: Path, cache_dir: Path, models_dir: Path) -> dict:
         "--models-dir",
         str(models_dir),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
     if done.returncode != 0:
         raise SystemExit(f"{kind} on {corpus} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])

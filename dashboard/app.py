@@ -9,18 +9,13 @@ in seconds and shows a run trained on another machine.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dashboard/ on the path
-    sys.path.insert(0, str(ROOT))
+import streamlit as st
+from narratives_dashboard import data, state
 
-import streamlit as st  # noqa: E402
-
-from dashboard import data, state  # noqa: E402
-from narratives.errors import RunError  # noqa: E402
-from narratives.runs import broken_runs, list_runs  # noqa: E402
+from narratives.errors import RunError
+from narratives.runs import broken_runs, list_runs
 
 VIEWS = Path(__file__).resolve().parent / "views"
 TRAIN_HINT = (

@@ -1,4 +1,5 @@
-"""Plotly figures of the dashboard, built from the frames of ``dashboard.data``; no Streamlit here.
+"""Plotly figures of the dashboard, built from the frames of ``narratives_dashboard.data``; no
+Streamlit here.
 
 Each topic keeps one colour on every chart (by its place in the topic order), intervals are drawn
 as bands, small periods as open markers, and the headline changes as symbols on the lines.

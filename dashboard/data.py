@@ -19,32 +19,25 @@ import polars as pl
 
 from narratives.drift import (
     ALL_SOURCES,
+    CHANGE_COLUMNS,
     HEADLINE_STATUSES,
     headline_changes,
     is_headline,
     period_start,
 )
-from narratives.export import document_topics
-from narratives.runs import Run
+from narratives.export import document_topics, summarize_mix
+from narratives.runs import Run, RunSummary
 from narratives.schemas import OUTLIER_TOPIC
 
 UNITS = {"documents": "prevalence", "passages": "passage_prevalence"}
 OUTLIERS_LABEL = "Outliers (no topic)"
-COMPARE_COLUMNS = ["name", "share_a", "share_b", "difference", "p_adjusted", "k", "n", "k_b", "n_b"]
 
 
 @dataclass(frozen=True)
 class RunCard:
-    """What the run picker says about a run."""
+    """What the run picker says about a run: its summary plus dates, outlets and quality."""
 
-    name: str
-    corpus: str
-    created_at: str
-    embedder: str
-    n_documents: int
-    n_passages: int
-    n_topics: int
-    n_narratives: int
+    summary: RunSummary
     first_date: date | None
     last_date: date | None
     n_undated: int
@@ -52,35 +45,33 @@ class RunCard:
     period: str | None
     quality: dict[str, float]
 
+    def __getattr__(self, name: str) -> Any:
+        """The summary's fields (name, corpus, embedder, n_documents ...) read as the card's."""
+        if name == "summary":
+            raise AttributeError(name)
+        return getattr(self.summary, name)
+
 
 def run_card(run: Run) -> RunCard:
     """Corpus, date span, embedder and quality figures of a run, read without loading texts."""
     record = run.record
-    metrics = record.get("metrics", {})
     docs = run.table("documents", columns=["date", "source"])
     span = docs.select(pl.col("date").min().alias("first"), pl.col("date").max().alias("last"))
     quality = {
         key: float(value)
         for key, value in {
-            **{"outlier share": metrics.get("outlier_share")},
-            **_evaluation_figures(record.get("evaluation", {})),
+            "outlier share": record.metrics.outlier_share,
+            **_evaluation_figures(record.evaluation or {}),
         }.items()
         if isinstance(value, int | float) and math.isfinite(value)
     }
     return RunCard(
-        name=run.name,
-        corpus=str(record.get("corpus", {}).get("path", "")),
-        created_at=str(record.get("created_at", "")),
-        embedder=str(record.get("embedder", {}).get("name", "")),
-        n_documents=docs.height,
-        n_passages=int(metrics.get("n_passages", 0)),
-        n_topics=int(metrics.get("n_topics", 0)),
-        n_narratives=int(metrics.get("n_catalog_narratives_found", 0)),
+        summary=run.summary(),
         first_date=span["first"][0],
         last_date=span["last"][0],
         n_undated=int(docs["date"].null_count()),
         sources=tuple(sorted(docs["source"].unique().drop_nulls().to_list())),
-        period=record.get("drift", {}).get("period"),
+        period=record.drift.period if record.drift else None,
         quality=quality,
     )
 
@@ -290,7 +281,7 @@ def articles(
 
 
 def _period_expr(run: Run) -> pl.Expr:
-    return period_start(run.record.get("drift", {}).get("period") or "month")
+    return period_start(run.record.drift.period if run.record.drift else "month")
 
 
 def representative_passages(run: Run, topic_id: int) -> pl.DataFrame:
@@ -360,19 +351,7 @@ def topic_changes(run: Run, topic_id: int) -> pl.DataFrame:
     if not run.has_table("drift"):
         return pl.DataFrame()
     drift = run.table("drift").filter((pl.col("topic_id") == topic_id) & is_headline())
-    return drift.select(
-        "period",
-        "source",
-        "status",
-        "change_point",
-        "share",
-        "share_change",
-        "p_adjusted",
-        "change_p_value",
-        "n_docs",
-        "n_period_docs",
-        "small_period",
-    ).sort("period", "source")
+    return drift.select("period", "source", *CHANGE_COLUMNS).sort("period", "source")
 
 
 def outlet_cells(run: Run, period: date | None = None) -> pl.DataFrame:
@@ -397,39 +376,6 @@ def outlet_periods(run: Run) -> list[date]:
     if not run.has_table("outlets"):
         return []
     return run.table("outlets")["period"].drop_nulls().unique().sort().to_list()
-
-
-def compare_counts(
-    left: pl.DataFrame, right: pl.DataFrame, *, key: str = "topic_id"
-) -> pl.DataFrame:
-    """Two sets of counts (k of n per topic) side by side with the difference and its test.
-
-    ``left`` and ``right`` have columns ``key``, ``name``, ``k``, ``n``. The test is the drift
-    engine's two-proportion test (chi-square, Fisher's exact test for small counts), adjusted
-    over the topics with Benjamini-Hochberg.
-    """
-    from narratives.stats import benjamini_hochberg, two_proportion_test
-
-    both = left.join(right, on=key, how="full", coalesce=True, suffix="_b")
-    both = both.with_columns(pl.coalesce("name", "name_b").alias("name")).drop("name_b")
-    both = both.with_columns(
-        pl.col("k", "k_b").fill_null(0),
-        pl.col("n").fill_null(pl.col("n").max()),
-        pl.col("n_b").fill_null(pl.col("n_b").max()),
-    ).with_columns(
-        (pl.col("k") / pl.col("n")).alias("share_a"),
-        (pl.col("k_b") / pl.col("n_b")).alias("share_b"),
-    )
-    if both.is_empty():
-        return both
-    p = two_proportion_test(
-        both["k_b"].to_numpy(), both["n_b"].to_numpy(), both["k"].to_numpy(), both["n"].to_numpy()
-    )
-    return both.with_columns(
-        (pl.col("share_b") - pl.col("share_a")).alias("difference"),
-        pl.Series("p_value", p),
-        pl.Series("p_adjusted", benjamini_hochberg(p)),
-    ).sort(pl.col("difference").abs(), descending=True, nulls_last=True)
 
 
 def period_counts(run: Run, period: date, source: str = ALL_SOURCES) -> pl.DataFrame:
@@ -459,22 +405,15 @@ def run_counts(run: Run) -> pl.DataFrame:
 
 
 def document_summary(run: Run) -> pl.DataFrame:
-    """Per document, its main narrative and its mix as text ("Munitionsmangel 60%; ..."),
-    computed once per run so a search only joins it."""
+    """Per document, its main narrative and its mix as text ("Munitionsmangel 60%; ..."), by the
+    dashboard's topic names; computed once per run so a search only joins it."""
 
     def compute(r: Run) -> pl.DataFrame:
         names = topic_names(r).select("topic_id", "name")
-        return (
-            document_mix(r)
-            .join(names, on="topic_id")
-            .sort(["doc_id", "share"], descending=[False, True])
-            .group_by("doc_id", maintain_order=True)
-            .agg(
-                pl.col("name").first().alias("main narrative"),
-                pl.format("{} {}%", "name", (pl.col("share") * 100).round(0).cast(pl.Int64))
-                .str.join("; ")
-                .alias("narrative mix"),
-            )
+        return summarize_mix(document_mix(r), names).select(
+            "doc_id",
+            pl.col("main_topic").alias("main narrative"),
+            pl.col("narrative_mix").alias("narrative mix"),
         )
 
     return run.derived("document_summary", compute)

@@ -23,8 +23,7 @@ SERVER_FLAGS = {
 def warm_up() -> None:
     """Import the first page's modules and build one figure (Plotly validates lazily)."""
     import plotly.graph_objects as go
-
-    from dashboard import charts, data, state  # noqa: F401
+    from narratives_dashboard import charts, data, state  # noqa: F401
 
     go.Figure(go.Scatter(x=[0], y=[0])).to_json()
 

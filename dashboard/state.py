@@ -4,9 +4,9 @@ Caching, in two layers:
 - ``st.cache_resource`` keeps each opened run (its tables, read once from Parquet) in the server
   process, shared by every session and never copied. The key is the run's path and the time its
   run.json last changed, so retraining or re-drifting a run is picked up on the next rerun.
-- ``st.cache_data`` keeps the result of every query of ``dashboard.data`` by its arguments
-  (outlet, periods, topics, search text...), so going back to a filter setting is a dictionary
-  lookup, and a new setting computes only the small frame that view needs.
+- ``st.cache_data`` keeps the result of every query of ``narratives_dashboard.data`` by its
+  arguments (outlet, periods, topics, search text...), so going back to a filter setting is a
+  dictionary lookup, and a new setting computes only the small frame that view needs.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from typing import Any
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
+from narratives_dashboard import data
 
-from dashboard import data
 from narratives.export import encode_table
 from narratives.runs import Run, default_models_dir, load_run
 
@@ -66,7 +66,8 @@ def _query(key: tuple[str, int], name: str, kwargs: tuple[tuple[str, Any], ...])
 
 
 def query(name: str, **kwargs: Any) -> Any:
-    """``dashboard.data.<name>(run, **kwargs)`` on the open run, cached by its arguments."""
+    """``narratives_dashboard.data.<name>(run, **kwargs)`` on the open run, cached by its
+    arguments."""
     return query_run(current_key(), name, **kwargs)
 
 

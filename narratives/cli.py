@@ -7,13 +7,16 @@ exit non-zero: 2 for bad input, 3 for a bad run directory.
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import click
 import polars as pl
 
 from narratives import __version__
-from narratives.errors import InputError, NarrativesError
+from narratives.defaults import DEFAULT_SEED
+from narratives.drift.settings import PERIOD_CHOICES
+from narratives.errors import InputError, NarrativesError, NarrativesWarning
 
 MODELS_OPTION = click.option(
     "--models-dir",
@@ -77,7 +80,7 @@ def cli() -> None:
     default=None,
     help="Run name under the models directory (default: <corpus>-<timestamp>).",
 )
-@click.option("--seed", type=int, default=None, help="Random seed (default 42).")
+@click.option("--seed", type=int, default=None, help=f"Random seed (default {DEFAULT_SEED}).")
 @click.option(
     "--column",
     "columns",
@@ -199,31 +202,28 @@ def export(run, fmt, out, models_dir) -> None:
 @click.argument("run", required=False)
 @click.option(
     "--period",
-    type=click.Choice(["auto", "day", "week", "month", "quarter", "year"]),
-    default="auto",
-    show_default=True,
-    help="Period of the time series.",
+    type=click.Choice(PERIOD_CHOICES),
+    default=None,
+    help="Period of the time series (default: the run's).",
 )
 @click.option(
     "--by",
     type=click.Choice(["source", "none"]),
-    default="source",
-    show_default=True,
-    help="Also compute every table per outlet (source), or only over all outlets.",
+    default=None,
+    help="Also compute every table per outlet (source), or only over all outlets "
+    "(default: the run's).",
 )
 @click.option(
     "--alpha",
     type=float,
-    default=0.05,
-    show_default=True,
-    help="Significance level (after Benjamini-Hochberg adjustment).",
+    default=None,
+    help="Significance level after Benjamini-Hochberg adjustment (default: the run's, 0.05).",
 )
 @click.option(
     "--min-change",
     type=float,
-    default=0.02,
-    show_default=True,
-    help="Smallest share change called emerging or fading.",
+    default=None,
+    help="Smallest share change called emerging or fading (default: the run's, 0.02).",
 )
 @click.option(
     "--out",
@@ -247,26 +247,29 @@ def drift(run, period, by, alpha, min_change, out, fmt, limit, models_dir) -> No
     Writes prevalence, passage_prevalence, drift, outlets and keyword_drift tables into the run
     (replacing those of training) or, with --out, into a directory.
     """
-    from narratives.analysis import drift_tables
-    from narratives.drift import DriftSettings
+    from dataclasses import replace
+
+    from narratives.drift import drift_tables
     from narratives.export import write_table
     from narratives.runs import load_run, replace_tables
 
     loaded = load_run(run, _models_dir(models_dir))
-    settings = DriftSettings(
-        period=period, by_source=by == "source", alpha=alpha, min_change=min_change
+    settings = loaded.config.drift_settings(
+        period=period,
+        by_source=None if by is None else by == "source",
+        alpha=alpha,
+        min_change=min_change,
     )
-    languages = tuple(loaded.record.get("config", {}).get("languages", ["de", "en"]))
     result = drift_tables(
         loaded.table("documents"),
         loaded.table("passages"),
         loaded.table("assignments"),
         settings,
-        languages=languages,
+        languages=loaded.config.languages,
     )
     _print_drift(loaded, result, limit)
     if out is None:
-        replace_tables(loaded.path, result.tables, {"drift": result.record()})
+        replace_tables(loaded.path, result.tables, lambda r: replace(r, drift=result.info()))
         click.echo(f"\ntables written into {loaded.path}")
         return
     out.mkdir(parents=True, exist_ok=True)
@@ -334,7 +337,7 @@ def dashboard_command(run, port, host, models_dir) -> None:
     models = _models_dir(models_dir)
     target = load_run(run, models).path if run is not None else None
     try:
-        from dashboard.serve import serve
+        from narratives_dashboard.serve import serve
     except ImportError as exc:
         raise NarrativesError(
             "the dashboard package is not installed; run `bash scripts/setup.sh`"
@@ -406,11 +409,13 @@ def evaluate(
     outlier share, number of topics, stability across seeds and, with gold labels, agreement of
     topics and catalogued narratives with them (NMI, ARI, purity; P/R/F1 per label).
     """
+    from dataclasses import replace
+
     from narratives.evaluate import evaluate_run
     from narratives.runs import load_run, replace_tables
 
     loaded = load_run(run, _models_dir(models_dir))
-    seed = int(loaded.record.get("config", {}).get("seed", 42))
+    seed = loaded.config.seed
     result = evaluate_run(
         loaded,
         None if no_labels else labels_file,
@@ -424,7 +429,7 @@ def evaluate(
         log=None if quiet else (lambda m: click.echo(m, err=True)),
     )
     _print_evaluation(loaded, result)
-    replace_tables(loaded.path, result.tables, {"evaluation": result.record})
+    replace_tables(loaded.path, result.tables, lambda r: replace(r, evaluation=result.record))
     click.echo(
         f'\nstored in {loaded.path}: run.json ("evaluation"), '
         + ", ".join(f"{name}.parquet" for name in result.tables)
@@ -433,7 +438,7 @@ def evaluate(
 
 def _print_evaluation(run, result) -> None:
     record = result.record
-    embedder = run.record.get("embedder", {}).get("name", "?")
+    embedder = run.record.embedder.name or "?"
     click.echo(
         f"{run.name}: evaluation ({embedder}; {record['n_passages']} passages, "
         f"{record['n_documents']} documents)\n"
@@ -547,8 +552,20 @@ def _print_topics(run_path: Path, show_outliers: bool = False) -> None:
             click.echo(f"{indent}{', '.join(row['keywords'][:8])}")
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Our own warnings as one ``warning:`` line; other libraries' as Python prints them."""
+    if issubclass(category, NarrativesWarning):
+        click.echo(f"warning: {message}", err=True)
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)
+
+
+_python_show_warning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: user errors become one line on stderr and a non-zero exit."""
+    warnings.showwarning = _show_warning
     try:
         cli.main(args=argv, prog_name="narratives", standalone_mode=False)
     except click.exceptions.Abort:

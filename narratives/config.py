@@ -1,49 +1,68 @@
-"""Training configuration: every parameter of a training, readable from and writable to TOML.
+"""Training configuration: every parameter of a training, in one nested TOML file.
 
-A run records its full configuration in run.json, and ``narratives train --config FILE`` with that
-configuration (as TOML) reproduces the run on the same corpus.
+```toml
+seed = 42
+embedder = "use-multilingual"
+languages = ["de", "en"]
+[columns]      # input column names
+[passages]     # PassageSettings: how articles are split into passages
+[model]        # ModelSettings: what NarrativeModel takes
+[drift]        # DriftSettings: the drift engine's thresholds
+```
+
+Each part validates itself once when it is built (from a file, the CLI or Python), and its
+defaults live in its own dataclass. A run records its full configuration in run.json, and
+``narratives train --config FILE`` with that configuration reproduces the run on the same corpus.
+Config files of the earlier flat layout (``min_topic_size = 20`` at the top level) still load,
+with a note on where each key now lives.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+import warnings
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
-from narratives.drift import PERIODS as DRIFT_PERIODS
-from narratives.drift import DriftSettings
-from narratives.errors import InputError, read_toml
-
-_HEADER = (
-    "# narratives training configuration: `narratives train CORPUS --config THIS_FILE`.\n"
-    "# Keys are documented in the README (Configuration). Command-line flags override them.\n\n"
+from narratives.defaults import DEFAULT_EMBEDDER, DEFAULT_LANGUAGES, DEFAULT_SEED
+from narratives.drift.settings import DriftSettings
+from narratives.errors import InputError, NarrativesWarning, read_toml
+from narratives.validation import (
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_int_pair,
+    check_str,
+    check_str_list,
 )
-_OPTIONAL_HINTS = {
-    "catalog": '"my_catalog.toml"        # default: the shipped catalog',
-    "cache_dir": '"/path/to/cache"        # default: ~/.cache/narratives/embeddings',
-    "min_topic_size": "20                  # default: adapts to the corpus size",
-    "n_neighbors": "15                     # default: adapts to the corpus size",
-    "min_samples": "5                      # default: half of min_topic_size",
-    "catalog_min_similarity": "0.35        # default: per embedder",
-    "outlier_threshold": "0.35             # default: per embedder (TF-IDF+SVD: 0.10)",
-}
 
 
-@dataclass
-class TrainConfig:
-    """All parameters of `narratives train`; defaults make `narratives train seeds/` work."""
+class ConfigDeprecation(NarrativesWarning, FutureWarning):
+    """A configuration that still loads but is written in a layout that will go away."""
 
-    seed: int = 42
-    embedder: str = "use-multilingual"
-    catalog: str | None = None
-    columns: dict[str, str] = field(default_factory=dict)
-    min_passage_chars: int = 200
-    max_passage_chars: int = 1200
-    batch_size: int = 64
-    cache: bool = True
-    cache_dir: str | None = None
+
+@dataclass(frozen=True)
+class PassageSettings:
+    """How articles are split into passages (``narratives.text.split_passages`` takes these)."""
+
+    min_chars: int = 200
+    max_chars: int = 1200
+
+    def __post_init__(self) -> None:
+        check_int(self.min_chars, "min_chars", low=0)
+        check_int(self.max_chars, "max_chars", low=max(50, self.min_chars))
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """What ``NarrativeModel`` takes: catalog matching, BERTopic discovery, representation.
+
+    ``None`` means "adapt to the corpus" (sizes) or "per embedder" (similarity thresholds).
+    """
+
     min_topic_size: int | None = None
     n_neighbors: int | None = None
     n_components: int = 5
@@ -53,87 +72,218 @@ class TrainConfig:
     reduce_outliers: bool = True
     outlier_threshold: float | None = None
     top_n_words: int = 10
-    languages: list[str] = field(default_factory=lambda: ["de", "en"])
-    ngram_range: list[int] = field(default_factory=lambda: [1, 2])
-    period: str = "auto"
-    drift_alpha: float = 0.05
-    drift_min_change: float = 0.02
-    small_period_docs: int = 10
+    n_representative: int = 3
+    ngram_range: tuple[int, int] = (1, 2)
 
     def __post_init__(self) -> None:
-        self.validate()
+        check_int(self.min_topic_size, "min_topic_size", low=2, optional=True)
+        check_int(self.n_neighbors, "n_neighbors", low=2, optional=True)
+        check_int(self.n_components, "n_components", low=2)
+        check_int(self.min_samples, "min_samples", low=1, optional=True)
+        check_choice(self.cluster_selection_method, "cluster_selection_method", ("eom", "leaf"))
+        check_float(self.catalog_min_similarity, "catalog_min_similarity", low=-1, high=1,
+                    optional=True)  # fmt: skip
+        check_bool(self.reduce_outliers, "reduce_outliers")
+        check_float(self.outlier_threshold, "outlier_threshold", low=-1, high=1, optional=True)
+        check_int(self.top_n_words, "top_n_words", low=1)
+        check_int(self.n_representative, "n_representative", low=0)
+        object.__setattr__(self, "ngram_range", check_int_pair(self.ngram_range, "ngram_range"))
 
-    def validate(self, path: Path | None = None) -> None:
-        """Reject values that cannot work, naming the field."""
 
-        def bad(name: str, why: str) -> InputError:
-            return InputError(f"{why} (got {getattr(self, name)!r})", path=path, field=name)
+_SECTIONS = {"passages": PassageSettings, "model": ModelSettings, "drift": DriftSettings}
 
-        if self.min_passage_chars < 0 or self.max_passage_chars < max(50, self.min_passage_chars):
-            raise bad("max_passage_chars", "must be >= 50 and >= min_passage_chars")
-        if self.batch_size < 1:
-            raise bad("batch_size", "must be >= 1")
-        if self.min_topic_size is not None and self.min_topic_size < 2:
-            raise bad("min_topic_size", "must be >= 2")
-        if self.n_neighbors is not None and self.n_neighbors < 2:
-            raise bad("n_neighbors", "must be >= 2")
-        if self.n_components < 2:
-            raise bad("n_components", "must be >= 2")
-        if self.min_samples is not None and self.min_samples < 1:
-            raise bad("min_samples", "must be >= 1")
-        if self.cluster_selection_method not in ("eom", "leaf"):
-            raise bad("cluster_selection_method", "must be eom or leaf")
-        if self.catalog_min_similarity is not None and not -1 <= self.catalog_min_similarity <= 1:
-            raise bad("catalog_min_similarity", "must be between -1 and 1")
-        if self.outlier_threshold is not None and not -1 <= self.outlier_threshold <= 1:
-            raise bad("outlier_threshold", "must be between -1 and 1")
-        if self.top_n_words < 1:
-            raise bad("top_n_words", "must be >= 1")
-        if not self.languages:
-            raise bad("languages", "must name at least one language code")
-        if len(self.ngram_range) != 2 or not 1 <= self.ngram_range[0] <= self.ngram_range[1]:
-            raise bad("ngram_range", "must be [min, max] with 1 <= min <= max")
-        if self.period not in ("auto", *DRIFT_PERIODS):
-            raise bad("period", f"must be auto or one of {', '.join(DRIFT_PERIODS)}")
-        if not 0 < self.drift_alpha < 1:
-            raise bad("drift_alpha", "must be between 0 and 1")
-        if self.drift_min_change < 0:
-            raise bad("drift_min_change", "must be >= 0")
-        if self.small_period_docs < 1:
-            raise bad("small_period_docs", "must be >= 1")
-
-    def drift_settings(self) -> DriftSettings:
-        """The drift engine's settings from this configuration."""
-        return DriftSettings(
-            period=self.period,
-            alpha=self.drift_alpha,
-            min_change=self.drift_min_change,
-            small_period_docs=self.small_period_docs,
+LEGACY_KEYS = {
+    "min_passage_chars": ("passages", "min_chars"),
+    "max_passage_chars": ("passages", "max_chars"),
+    **{
+        name: ("model", name)
+        for name in (
+            "min_topic_size",
+            "n_neighbors",
+            "n_components",
+            "min_samples",
+            "cluster_selection_method",
+            "catalog_min_similarity",
+            "reduce_outliers",
+            "outlier_threshold",
+            "top_n_words",
+            "ngram_range",
         )
+    },
+    "period": ("drift", "period"),
+    "drift_alpha": ("drift", "alpha"),
+    "drift_min_change": ("drift", "min_change"),
+    "small_period_docs": ("drift", "small_period_docs"),
+}
+"""Keys of the earlier flat layout -> (table, key) of the nested one."""
+
+_HEADER = (
+    "# narratives training configuration: `narratives train CORPUS --config THIS_FILE`.\n"
+    "# Keys are documented in the README (Configuration). Command-line flags override them.\n\n"
+)
+_OPTIONAL_HINTS = {
+    "catalog": '"my_catalog.toml"        # default: the shipped catalog',
+    "cache_dir": '"/path/to/cache"        # default: ~/.cache/narratives/embeddings',
+    "model.min_topic_size": "20            # default: adapts to the corpus size",
+    "model.n_neighbors": "15               # default: adapts to the corpus size",
+    "model.min_samples": "5                # default: half of min_topic_size",
+    "model.catalog_min_similarity": "0.35  # default: per embedder",
+    "model.outlier_threshold": "0.35       # default: per embedder (TF-IDF+SVD: 0.10)",
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """All parameters of `narratives train`; the defaults make `narratives train seeds/` work."""
+
+    seed: int = DEFAULT_SEED
+    embedder: str = DEFAULT_EMBEDDER
+    catalog: str | None = None
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES
+    columns: dict[str, str] = field(default_factory=dict)
+    batch_size: int = 64
+    cache: bool = True
+    cache_dir: str | None = None
+    passages: PassageSettings = field(default_factory=PassageSettings)
+    model: ModelSettings = field(default_factory=ModelSettings)
+    drift: DriftSettings = field(default_factory=DriftSettings)
+
+    def __post_init__(self) -> None:
+        check_int(self.seed, "seed", low=0, high=2**32 - 1)
+        check_str(self.embedder, "embedder")
+        check_str(self.catalog, "catalog", optional=True)
+        object.__setattr__(self, "languages", check_str_list(self.languages, "languages"))
+        if not isinstance(self.columns, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in self.columns.items()
+        ):
+            raise InputError(
+                f"columns must be a table of FIELD = NAME strings, got {self.columns!r}",
+                field="columns",
+            )
+        check_int(self.batch_size, "batch_size", low=1)
+        check_bool(self.cache, "cache")
+        check_str(self.cache_dir, "cache_dir", optional=True)
+        for name, kind in _SECTIONS.items():
+            if not isinstance(getattr(self, name), kind):
+                raise InputError(f"{name} must be a {kind.__name__}", field=name)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict for run.json and TOML (None values dropped: TOML has no null)."""
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        """Nested plain dict for run.json and TOML (None values dropped: TOML has no null)."""
+        return _drop_none(asdict(self))
 
     def to_toml(self) -> str:
         return tomli_w.dumps(self.to_dict())
 
     def to_commented_toml(self) -> str:
-        """The TOML of ``to_toml`` with a header and the optional (unset) keys as comments."""
-        body = self.to_toml()
-        unset = [
-            f"# {name} = {_OPTIONAL_HINTS[name]}"
-            for name in _OPTIONAL_HINTS
-            if getattr(self, name) is None
-        ]
-        head, sep, tables = body.partition("[columns]")
-        hints = "\n".join(unset) + "\n\n" if unset else ""
-        return _HEADER + head.rstrip("\n") + "\n\n" + hints + sep + tables
+        """The TOML of ``to_toml`` with a header and the optional (unset) keys as comments, each
+        in its table."""
+        data = self.to_dict()
+        tables = {name: data.pop(name, {}) for name in ("columns", *_SECTIONS)}
+        parts = [_HEADER + tomli_w.dumps(data) + self._hints("")]
+        for name, table in tables.items():
+            parts.append(f"[{name}]\n" + tomli_w.dumps(table) + self._hints(name))
+        return "\n".join(parts)
+
+    def _hints(self, table: str) -> str:
+        """Commented lines for the optional keys of ``table`` ("" = top level) left unset."""
+        lines = []
+        for dotted, hint in _OPTIONAL_HINTS.items():
+            owner, _, key = dotted.rpartition(".")
+            value: Any = self if not owner else getattr(self, owner)
+            if owner == table and getattr(value, key) is None:
+                lines.append(f"# {key} = {hint}\n")
+        return "".join(lines)
 
     def with_overrides(self, **overrides: Any) -> TrainConfig:
-        """A copy with the given non-None values replaced (CLI flags over the config file)."""
-        values = self.to_dict() | {k: v for k, v in overrides.items() if v is not None}
-        return TrainConfig(**values)
+        """A copy with the given non-None values replaced (CLI flags over the config file).
+
+        Keys are top-level names or ``table.key`` ("model.min_topic_size", "drift.period").
+        """
+        values = self.to_dict()
+        for key, value in overrides.items():
+            if value is None:
+                continue
+            table, _, name = key.rpartition(".")
+            (values.setdefault(table, {}) if table else values)[name] = value
+        return TrainConfig.from_dict(values)
+
+    @classmethod
+    def from_dict(
+        cls, data: dict[str, Any], *, path: Path | None = None, legacy_note: bool = False
+    ) -> TrainConfig:
+        """Build and validate a config from plain data (a TOML file, run.json); errors name the
+        file and the dotted field. Flat keys of the earlier layout are moved to their table (with
+        a ConfigDeprecation warning when ``legacy_note``)."""
+        data = _nest_legacy(dict(data), path, legacy_note)
+        known = {f.name for f in fields(cls)}
+        for key in data:
+            if key not in known:
+                raise InputError(
+                    f"unknown setting (known: {', '.join(sorted(known))})", path=path, field=key
+                )
+        values = dict(data)
+        for name, kind in _SECTIONS.items():
+            values[name] = _section(kind, data.get(name, {}), name, path)
+        if "languages" in values and isinstance(values["languages"], list):
+            values["languages"] = tuple(values["languages"])
+        try:
+            return cls(**values)
+        except InputError as exc:
+            raise InputError(exc.reason, path=path, field=exc.field) from None
+
+    def drift_settings(self, **overrides: Any) -> DriftSettings:
+        """The run's drift settings with the given non-None values replaced."""
+        return replace(self.drift, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _section(kind: type, data: Any, name: str, path: Path | None) -> Any:
+    """One table of the config (``[model]``, ...) as its settings dataclass."""
+    if isinstance(data, kind):
+        return data
+    if not isinstance(data, dict):
+        raise InputError(f"must be a table, got {data!r}", path=path, field=name)
+    known = {f.name for f in fields(kind)}
+    for key in data:
+        if key not in known:
+            raise InputError(
+                f"unknown setting (known in [{name}]: {', '.join(sorted(known))})",
+                path=path,
+                field=f"{name}.{key}",
+            )
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    try:
+        return kind(**values)
+    except InputError as exc:
+        raise InputError(exc.reason, path=path, field=f"{name}.{exc.field}") from None
+
+
+def _nest_legacy(data: dict[str, Any], path: Path | None, note: bool) -> dict[str, Any]:
+    """Move the flat keys of the earlier layout into their tables."""
+    moved = []
+    for key in [k for k in data if k in LEGACY_KEYS]:
+        table, name = LEGACY_KEYS[key]
+        section = data.setdefault(table, {})
+        if not isinstance(section, dict):
+            raise InputError(f"must be a table, got {section!r}", path=path, field=table)
+        section.setdefault(name, data.pop(key))
+        moved.append(f"{key} -> [{table}] {name}")
+    if moved and note:
+        where = f"{path}: " if path is not None else ""
+        warnings.warn(
+            f"{where}flat config keys are deprecated; move them: {', '.join(moved)} "
+            "(`narratives config` prints the new layout)",
+            ConfigDeprecation,
+            stacklevel=3,
+        )
+    return data
+
+
+def _drop_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, tuple):
+        return list(value)
+    return value
 
 
 def load_config(path: str | Path | None) -> TrainConfig:
@@ -141,17 +291,4 @@ def load_config(path: str | Path | None) -> TrainConfig:
     if path is None:
         return TrainConfig()
     path = Path(path)
-    data = read_toml(path, "config")
-    known = {f.name for f in fields(TrainConfig)}
-    for key in data:
-        if key not in known:
-            raise InputError(
-                f"unknown setting (known: {', '.join(sorted(known))})", path=path, field=key
-            )
-    try:
-        config = TrainConfig(**data)
-    except InputError as exc:
-        raise InputError(exc.reason, path=path, field=exc.field) from exc
-    except TypeError as exc:
-        raise InputError(f"bad value: {exc}", path=path) from exc
-    return config
+    return TrainConfig.from_dict(read_toml(path, "config"), path=path, legacy_note=True)

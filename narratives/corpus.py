@@ -8,29 +8,32 @@ duplicates) are dropped and counted in the LoadReport, never silently.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime
-import io
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from narratives.corpus_files import (
+    FIELDS,
+    PATH,
+    ROW,
+    generated_ids,
+    json_text,
+    read_csv_strings,
+    read_directory,
+    read_jsonl_records,
+    read_parquet_file,
+)
 from narratives.errors import InputError
 from narratives.schemas import DOCUMENTS, UNKNOWN_SOURCE, conform
 
-FIELDS: tuple[str, ...] = tuple(DOCUMENTS.names())
 DROP_REASONS: tuple[str, ...] = ("empty_text", "duplicate_row", "duplicate_text")
-MANIFEST_NAMES: tuple[str, ...] = ("manifest.csv", "manifest.jsonl", "manifest.json")
 SUPPORTED = "a directory of .txt files, .csv, .jsonl, .ndjson or .parquet"
 DATE_FORMATS = "expected YYYY-MM-DD, YYYY-MM, DD.MM.YYYY or an ISO datetime"
 
-_BOM = b"\xef\xbb\xbf"
-_ROW = "_row"
-_PATH = "_path"
 _MARKER_DATE = "_marker_date"
 _NORM = "_norm"
 _TIME = r"(?:[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})?)?"
@@ -108,7 +111,7 @@ def load_corpus(
     if not path.exists():
         raise InputError(f"not found (expected {SUPPORTED})", path=path)
     if path.is_dir():
-        raw, cmap = _read_directory(path), ColumnMap()
+        raw, cmap = read_directory(path), ColumnMap()
     else:
         raw = _read_file(path, cmap)
     return _finish(raw, cmap, path)
@@ -165,43 +168,6 @@ def _date_expr(col: pl.Expr) -> pl.Expr:
     )
 
 
-# Reading bytes
-
-
-def _read_bytes(path: Path) -> bytes:
-    """The file's bytes without a leading UTF-8 BOM."""
-    data = path.read_bytes()
-    return data[len(_BOM) :] if data.startswith(_BOM) else data
-
-
-def _decode(data: bytes, path: Path, *, offset: int = 0, csv_rows: bool = False) -> str:
-    """Decode UTF-8 or raise an InputError giving the byte offset, line and (for CSV) data row.
-
-    ``offset`` is the number of bytes removed before ``data`` (a BOM), so offsets match the file.
-    """
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        message = (
-            f"not valid UTF-8 at byte {exc.start + offset} (line {line}); re-save the file as UTF-8"
-        )
-        if csv_rows:
-            row = _csv_row_at(data, exc.start)
-        else:
-            row = line if path.suffix.lower() in (".jsonl", ".ndjson") else None
-        raise InputError(message, path=path, row=row or None) from None
-
-
-def _csv_row_at(data: bytes, offset: int) -> int:
-    """1-based data row of a CSV (header excluded) that holds byte ``offset``; 0 for the header."""
-    prefix = data[:offset].decode("utf-8")
-    records = sum(1 for _ in csv.reader(io.StringIO(prefix)))
-    if not prefix or prefix.endswith("\n"):
-        records += 1
-    return records - 1
-
-
 def _read_file(path: Path, cmap: ColumnMap) -> pl.DataFrame:
     """Dispatch on the extension; returns the raw frame with _row and _path columns."""
     suffix = path.suffix.lower()
@@ -210,80 +176,13 @@ def _read_file(path: Path, cmap: ColumnMap) -> pl.DataFrame:
     if path.stat().st_size == 0:
         raise InputError("no documents (the file is empty)", path=path)
     if suffix == ".csv":
-        table = _read_csv(path)
+        table = read_csv_strings(path)
     elif suffix == ".parquet":
-        table = _read_parquet(path)
+        table = read_parquet_file(path)
     else:
         rows, records = read_jsonl_records(path)
         return _records_frame(records, rows, cmap, path)
     return _select_columns(table, cmap, path)
-
-
-def _read_csv(path: Path) -> pl.DataFrame:
-    """All columns as strings; empty cells are null."""
-    data = _read_bytes(path)
-    _decode(data, path, offset=path.stat().st_size - len(data), csv_rows=True)
-    if not data.strip():
-        raise InputError("no documents (the file is empty)", path=path)
-    try:
-        return pl.read_csv(io.BytesIO(data), infer_schema=False)
-    except pl.exceptions.PolarsError as exc:
-        row = _csv_ragged_row(data.decode("utf-8"))
-        raise InputError(f"cannot read CSV: {_first_line(exc)}", path=path, row=row) from None
-
-
-def _csv_ragged_row(text: str) -> int | None:
-    """1-based data row of the first CSV record with more fields than the header, if any."""
-    try:
-        records = csv.reader(io.StringIO(text))
-        width = len(next(records, []))
-        return next((i for i, rec in enumerate(records, start=1) if len(rec) > width), None)
-    except csv.Error:
-        return None
-
-
-def _read_parquet(path: Path) -> pl.DataFrame:
-    """The parquet table as stored (types are cast later)."""
-    try:
-        return pl.read_parquet(path)
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(f"cannot read Parquet: {_first_line(exc)}", path=path) from None
-
-
-def _first_line(exc: Exception) -> str:
-    """First line of an exception message, to keep errors on one line."""
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
-def read_jsonl_records(path: Path) -> tuple[list[int], list[dict]]:
-    """(line numbers, JSON objects) of a JSON Lines file; blank lines are skipped."""
-    data = _read_bytes(path)
-    text = _decode(data, path, offset=path.stat().st_size - len(data))
-    rows: list[int] = []
-    records: list[dict] = []
-    for lineno, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"invalid JSON ({exc.msg} at column {exc.colno})", path=path, row=lineno
-            ) from None
-        if not isinstance(obj, dict):
-            raise InputError(
-                f"expected a JSON object, got {type(obj).__name__}", path=path, row=lineno
-            )
-        rows.append(lineno)
-        records.append(obj)
-    return rows, records
-
-
-def json_text(value: object) -> str | None:
-    """A JSON value as a string: strings as is, null as None, anything else as JSON text."""
-    if value is None or isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
 
 
 def _records_frame(
@@ -299,7 +198,7 @@ def _records_frame(
     }
     frame = pl.DataFrame(data)
     return frame.with_columns(
-        pl.Series(_ROW, rows, dtype=pl.Int64), pl.lit(str(path), dtype=pl.String).alias(_PATH)
+        pl.Series(ROW, rows, dtype=pl.Int64), pl.lit(str(path), dtype=pl.String).alias(PATH)
     )
 
 
@@ -330,8 +229,8 @@ def _select_columns(table: pl.DataFrame, cmap: ColumnMap, path: Path) -> pl.Data
         )
     return table.select(
         *exprs,
-        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(_ROW),
-        pl.lit(str(path), dtype=pl.String).alias(_PATH),
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(ROW),
+        pl.lit(str(path), dtype=pl.String).alias(PATH),
     )
 
 
@@ -344,95 +243,6 @@ def _cast_string(table: pl.DataFrame, source: str, name: str, path: Path) -> pl.
             f"column of type {table.schema[source]} cannot be read as text", path=path, field=source
         ) from None
     return pl.col(source).cast(pl.String).alias(name)
-
-
-# Directories of .txt files
-
-
-def _read_directory(root: Path) -> pl.DataFrame:
-    """One row per .txt file (sorted by relative path) joined with its manifest rows."""
-    manifest_path, manifest = _read_manifest(root)
-    listed = {rel for rel, _, _ in manifest}
-    files = [rel for rel in _txt_files(root) if rel not in listed]
-    if not files and not manifest:
-        raise InputError("no documents (no .txt files in the directory)", path=root)
-    entries = sorted([(rel, None, {}) for rel in files] + manifest, key=lambda e: (e[0], e[1] or 0))
-    texts = {rel: _read_txt(root / rel) for rel in {rel for rel, _, _ in entries}}
-    columns: dict[str, list] = {name: [] for name in (*FIELDS, _ROW, _PATH)}
-    for rel, row, record in entries:
-        values = {name: json_text(record.get(name)) for name in FIELDS}
-        values["doc_id"] = values["doc_id"] if (values["doc_id"] or "").strip() else Path(rel).stem
-        values["text"] = texts[rel]
-        values[_ROW] = row
-        values[_PATH] = str(manifest_path if row is not None else root / rel)
-        for name, value in values.items():
-            columns[name].append(value)
-    schema = {name: pl.String for name in columns} | {_ROW: pl.Int64}
-    return pl.DataFrame(columns, schema=schema)
-
-
-def _txt_files(root: Path) -> list[str]:
-    """Relative POSIX paths of the .txt files under ``root``, sorted, hidden ones skipped."""
-    found = []
-    for file in root.rglob("*"):
-        rel = file.relative_to(root)
-        if file.suffix.lower() != ".txt" or not file.is_file():
-            continue
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        found.append(rel.as_posix())
-    return sorted(found)
-
-
-def _read_txt(file: Path) -> str:
-    """A text file decoded as UTF-8, without its BOM."""
-    data = _read_bytes(file)
-    return _decode(data, file, offset=file.stat().st_size - len(data))
-
-
-def _read_manifest(root: Path) -> tuple[Path | None, list[tuple[str, int, dict]]]:
-    """(manifest path, [(relative file, manifest row, record)]); no manifest -> (None, [])."""
-    found = [root / name for name in MANIFEST_NAMES if (root / name).is_file()]
-    if not found:
-        return None, []
-    if len(found) > 1:
-        names = ", ".join(p.name for p in found)
-        raise InputError(f"several manifests ({names}); keep one", path=root)
-    path = found[0]
-    rows, records = _manifest_records(path)
-    entries = []
-    for row, record in zip(rows, records, strict=True):
-        value = json_text(record.get("file"))
-        if value is None or not value.strip():
-            raise InputError("no file name", path=path, row=row, field="file")
-        rel = Path(value.strip()).as_posix()
-        if not (root / rel).is_file():
-            raise InputError(f"file '{rel}' not found in {root}", path=path, row=row, field="file")
-        entries.append((rel, row, record))
-    return path, entries
-
-
-def _manifest_records(path: Path) -> tuple[list[int], list[dict]]:
-    """(rows, records) of a manifest.csv, manifest.jsonl or manifest.json (a list of objects)."""
-    if path.stat().st_size == 0:
-        return [], []
-    if path.suffix == ".jsonl":
-        return read_jsonl_records(path)
-    if path.suffix == ".csv":
-        table = _read_csv(path)
-        if "file" not in table.columns:
-            raise InputError(
-                f"no column 'file' (columns: {', '.join(table.columns)})", path=path, field="file"
-            )
-        return list(range(1, table.height + 1)), table.to_dicts()
-    data = _read_bytes(path)
-    try:
-        records = json.loads(_decode(data, path))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON ({exc.msg} at line {exc.lineno})", path=path) from None
-    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-        raise InputError("expected a JSON list of objects", path=path)
-    return list(range(1, len(records) + 1)), records
 
 
 # Validation and cleaning common to all formats
@@ -475,11 +285,10 @@ def _resolve_doc_ids(
 ) -> pl.DataFrame:
     """Generate "<stem>-<row>" ids when the column is absent; otherwise require non-empty ids."""
     if generate:
-        ident = pl.concat_str(pl.lit(f"{path.stem}-"), pl.col(_ROW).cast(pl.String))
-        return df.with_columns(ident.alias("doc_id"))
+        return df.with_columns(generated_ids(path).alias("doc_id"))
     bad = _first(df, pl.col("doc_id").is_null() | (pl.col("doc_id").str.strip_chars() == ""))
     if bad is not None:
-        raise InputError("empty doc_id", path=bad[_PATH], row=bad[_ROW], field=cmap.doc_id)
+        raise InputError("empty doc_id", path=bad[PATH], row=bad[ROW], field=cmap.doc_id)
     return df
 
 
@@ -507,7 +316,7 @@ def _resolve_dates(df: pl.DataFrame, cmap: ColumnMap) -> pl.DataFrame:
         given = pl.col("date").is_not_null() & (pl.col("date").str.strip_chars() != "")
         bad = _first(df, given & pl.col("_parsed").is_null())
         if bad is not None:
-            raise _date_error(bad["date"], path=bad[_PATH], row=bad[_ROW], field=cmap.date)
+            raise _date_error(bad["date"], path=bad[PATH], row=bad[ROW], field=cmap.date)
         parsed = pl.col("_parsed")
     return df.with_columns(pl.coalesce(parsed, pl.col(_MARKER_DATE)).alias("date"))
 
@@ -557,19 +366,19 @@ def _drop_rows(df: pl.DataFrame, cmap: ColumnMap, path: Path) -> tuple[pl.DataFr
 
 def _check_duplicate_ids(df: pl.DataFrame, cmap: ColumnMap) -> None:
     """A doc_id seen before with a different (whitespace-normalised) text is an InputError."""
-    first = {name: pl.col(name).first().over("doc_id") for name in (_NORM, _ROW, _PATH)}
+    first = {name: pl.col(name).first().over("doc_id") for name in (_NORM, ROW, PATH)}
     later = pl.int_range(pl.len()).over("doc_id") > 0
     conflicts = df.with_columns(
-        first[_ROW].alias("_first_row"), first[_PATH].alias("_first_path")
+        first[ROW].alias("_first_row"), first[PATH].alias("_first_path")
     ).filter(later & (pl.col(_NORM) != first[_NORM]))
     if conflicts.height == 0:
         return
     bad = conflicts.row(0, named=True)
-    where = _where_first(bad["_first_path"], bad["_first_row"], bad[_PATH])
+    where = _where_first(bad["_first_path"], bad["_first_row"], bad[PATH])
     raise InputError(
         f"duplicate doc_id '{bad['doc_id']}' ({where}) with a different text",
-        path=bad[_PATH],
-        row=bad[_ROW],
+        path=bad[PATH],
+        row=bad[ROW],
         field=cmap.doc_id,
     )
 

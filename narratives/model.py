@@ -25,15 +25,21 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
 from narratives.catalog import Catalog
+from narratives.config import ModelSettings, TrainConfig
+from narratives.defaults import DEFAULT_LANGUAGES, DEFAULT_SEED
 from narratives.embed import Embedder
 from narratives.errors import InputError
 from narratives.schemas import ASSIGNMENTS, OUTLIER_TOPIC, TOPICS, conform
 from narratives.vectorizer import build_vectorizer, display_forms
+
+if TYPE_CHECKING:
+    from narratives.runs import Run
 
 DEFAULT_CATALOG_MIN_SIMILARITY = {
     "use-multilingual": 0.35,
@@ -152,38 +158,65 @@ class NarrativeModel:
         self,
         embedder: Embedder,
         catalog: Catalog | None = None,
+        settings: ModelSettings | None = None,
         *,
-        seed: int = 42,
-        min_topic_size: int | None = None,
-        n_neighbors: int | None = None,
-        n_components: int = 5,
-        min_samples: int | None = None,
-        cluster_selection_method: str = "leaf",
-        catalog_min_similarity: float | None = None,
-        reduce_outliers: bool = True,
-        outlier_threshold: float | None = None,
-        top_n_words: int = 10,
-        n_representative: int = 3,
-        languages: tuple[str, ...] = ("de", "en"),
-        ngram_range: tuple[int, int] = (1, 2),
+        seed: int = DEFAULT_SEED,
+        languages: tuple[str, ...] = DEFAULT_LANGUAGES,
         log: Callable[[str], None] | None = None,
     ) -> None:
         self.embedder = embedder
         self.catalog = catalog
+        self.settings = settings
         self.seed = seed
-        self.min_topic_size = min_topic_size
-        self.n_neighbors = n_neighbors
-        self.n_components = n_components
-        self.min_samples = min_samples
-        self.cluster_selection_method = cluster_selection_method
-        self.catalog_min_similarity = catalog_min_similarity
-        self.reduce_outliers = reduce_outliers
-        self.outlier_threshold = outlier_threshold
-        self.top_n_words = top_n_words
-        self.n_representative = n_representative
         self.languages = languages
-        self.ngram_range = ngram_range
         self.log = log
+
+    @property
+    def _settings(self) -> ModelSettings:
+        return self.settings or ModelSettings()
+
+    @classmethod
+    def from_config(
+        cls,
+        config: TrainConfig,
+        embedder: Embedder,
+        catalog: Catalog | None,
+        *,
+        seed: int | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> NarrativeModel:
+        """The (unfitted) model that ``config`` describes; ``seed`` overrides its seed."""
+        return cls(
+            embedder,
+            catalog,
+            config.model,
+            seed=config.seed if seed is None else seed,
+            languages=config.languages,
+            log=log,
+        )
+
+    @classmethod
+    def load(cls, run: Run) -> NarrativeModel:
+        """The fitted model a run stores (the counterpart of ``save``): its BERTopic model with
+        the run's embedder, catalog state and tables, ready to ``transform`` new passages."""
+        from bertopic import BERTopic
+
+        model = cls.from_config(run.config, run.embedder(), run.catalog())
+        state = json.loads((run.model_dir / "narrative_model.json").read_text(encoding="utf-8"))
+        model.params_ = ResolvedParams(**state["params"])
+        model.corpus_mean_ = np.load(run.model_dir / "corpus_mean.npy")
+        bertopic_logger = logging.getLogger("BERTopic")
+        level = bertopic_logger.level
+        bertopic_logger.setLevel(logging.ERROR)
+        try:
+            model.topic_model_ = BERTopic.load(
+                str(run.model_dir / "bertopic"), embedding_model=bertopic_backend(model.embedder)
+            )
+        finally:
+            bertopic_logger.setLevel(level)
+        model.topics_ = run.table("topics")
+        model.assignments_ = run.table("assignments")
+        return model
 
     def _say(self, message: str) -> None:
         if self.log is not None:
@@ -242,15 +275,15 @@ class NarrativeModel:
         return self
 
     def _catalog_threshold(self) -> float:
-        if self.catalog_min_similarity is not None:
-            return float(self.catalog_min_similarity)
+        if self._settings.catalog_min_similarity is not None:
+            return float(self._settings.catalog_min_similarity)
         return DEFAULT_CATALOG_MIN_SIMILARITY.get(
             self.embedder.name, FALLBACK_CATALOG_MIN_SIMILARITY
         )
 
     def _outlier_threshold(self) -> float:
-        if self.outlier_threshold is not None:
-            return float(self.outlier_threshold)
+        if self._settings.outlier_threshold is not None:
+            return float(self._settings.outlier_threshold)
         return DEFAULT_OUTLIER_THRESHOLD.get(self.embedder.name, FALLBACK_OUTLIER_THRESHOLD)
 
     def _narrative_scores(self, embeddings: np.ndarray) -> np.ndarray:
@@ -285,10 +318,10 @@ class NarrativeModel:
     ) -> tuple[np.ndarray, dict]:
         """Cluster the passages no narrative claimed with BERTopic; -1 marks outliers."""
         m = len(rest)
-        min_size = self.min_topic_size or adapt_min_topic_size(m)
-        min_samples = self.min_samples or max(1, min_size // 2)
-        n_neighbors = self.n_neighbors or adapt_n_neighbors(m)
-        n_components = int(max(2, min(self.n_components, m - 2)))
+        min_size = self._settings.min_topic_size or adapt_min_topic_size(m)
+        min_samples = self._settings.min_samples or max(1, min_size // 2)
+        n_neighbors = self._settings.n_neighbors or adapt_n_neighbors(m)
+        n_components = int(max(2, min(self._settings.n_components, m - 2)))
         resolved = {
             "n_discovery": m,
             "min_topic_size": min_size,
@@ -312,7 +345,7 @@ class NarrativeModel:
             min_cluster_size=min_size,
             min_samples=min_samples,
             metric="euclidean",
-            cluster_selection_method=self.cluster_selection_method,
+            cluster_selection_method=self._settings.cluster_selection_method,
             prediction_data=False,
         )
         discovery = BERTopic(
@@ -329,7 +362,7 @@ class NarrativeModel:
             topics, _ = discovery.fit_transform(docs, embeddings[rest])
         topics = np.asarray(topics, dtype=np.int64)
         has_topics = (topics >= 0).any()
-        if self.reduce_outliers and has_topics and (topics < 0).any():
+        if self._settings.reduce_outliers and has_topics and (topics < 0).any():
             reduced = discovery.reduce_outliers(
                 docs,
                 topics.tolist(),
@@ -356,14 +389,16 @@ class NarrativeModel:
         from bertopic.dimensionality import BaseDimensionalityReduction
         from bertopic.vectorizers import ClassTfidfTransformer
 
-        vectorizer = build_vectorizer(languages=self.languages, ngram_range=self.ngram_range)
+        vectorizer = build_vectorizer(
+            languages=self.languages, ngram_range=self._settings.ngram_range
+        )
         topic_model = BERTopic(
             embedding_model=bertopic_backend(self.embedder),
             umap_model=BaseDimensionalityReduction(),
             hdbscan_model=BaseCluster(),
             vectorizer_model=vectorizer,
             ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
-            top_n_words=self.top_n_words,
+            top_n_words=self._settings.top_n_words,
             calculate_probabilities=False,
             verbose=False,
         )
@@ -421,7 +456,7 @@ class NarrativeModel:
                     "narrative_id": narrative_id,
                     "keywords": keywords,
                     "size": sizes[topic],
-                    "representative_passage_ids": reps[: self.n_representative],
+                    "representative_passage_ids": reps[: self._settings.n_representative],
                 }
             )
         return conform(pl.DataFrame(rows, schema=TOPICS), TOPICS)

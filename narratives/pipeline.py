@@ -17,20 +17,20 @@ from pathlib import Path
 import polars as pl
 
 from narratives import __version__
-from narratives.analysis import drift_tables
-from narratives.catalog import Catalog, load_catalog
+from narratives.catalog import load_catalog
 from narratives.config import TrainConfig
 from narratives.corpus import ColumnMap, load_corpus
-from narratives.embed import (
-    Embedder,
-    EmbeddingCache,
-    EmbedStats,
-    default_cache_dir,
-    embed,
-    get_embedder,
-    save_fitted_embedder,
-)
+from narratives.drift import drift_tables
+from narratives.embed import EmbedStats, embed, get_embedder, open_cache, save_fitted_embedder
 from narratives.model import NarrativeModel
+from narratives.record import (
+    CatalogInfo,
+    CorpusInfo,
+    EmbedderInfo,
+    LoadSummary,
+    RunMetrics,
+    RunRecord,
+)
 from narratives.runs import new_run_name, write_run
 from narratives.text import split_passages
 
@@ -45,7 +45,7 @@ class TrainResult:
 
     run_path: Path
     timings: dict[str, float] = field(default_factory=dict)
-    metrics: dict[str, float | int] = field(default_factory=dict)
+    metrics: RunMetrics = field(default_factory=RunMetrics)
 
 
 @contextmanager
@@ -62,34 +62,6 @@ def corpus_fingerprint(documents: pl.DataFrame) -> str:
         hashes = documents[column].cast(pl.String).fill_null("").hash(seed=0).to_numpy()
         digest.update(hashes.tobytes())
     return digest.hexdigest()[:16]
-
-
-def narrative_model(
-    config: TrainConfig,
-    embedder: Embedder,
-    catalog: Catalog | None,
-    *,
-    seed: int | None = None,
-    log: Callable[[str], None] | None = None,
-) -> NarrativeModel:
-    """The (unfitted) NarrativeModel that ``config`` describes; ``seed`` overrides its seed."""
-    return NarrativeModel(
-        embedder,
-        catalog,
-        seed=config.seed if seed is None else seed,
-        min_topic_size=config.min_topic_size,
-        n_neighbors=config.n_neighbors,
-        n_components=config.n_components,
-        min_samples=config.min_samples,
-        cluster_selection_method=config.cluster_selection_method,
-        catalog_min_similarity=config.catalog_min_similarity,
-        reduce_outliers=config.reduce_outliers,
-        outlier_threshold=config.outlier_threshold,
-        top_n_words=config.top_n_words,
-        languages=tuple(config.languages),
-        ngram_range=(config.ngram_range[0], config.ngram_range[1]),
-        log=log,
-    )
 
 
 def train(
@@ -114,11 +86,7 @@ def train(
     say(f"corpus: {report.summary()}")
 
     with _stage(timings, "passages"):
-        passages = split_passages(
-            documents,
-            min_chars=config.min_passage_chars,
-            max_chars=config.max_passage_chars,
-        )
+        passages = split_passages(documents, **asdict(config.passages))
     say(f"passages: {passages.height} from {documents.height} documents")
 
     embedder = get_embedder(config.embedder, seed=config.seed)
@@ -127,15 +95,10 @@ def train(
         texts = passages["text"].to_list()
         if embedder.fitted_on_corpus:
             embedder.fit(texts)
-        cache = None
-        if config.cache:
-            cache = EmbeddingCache(
-                Path(config.cache_dir) if config.cache_dir else default_cache_dir()
-            )
         embeddings = embed(
             texts,
             embedder,
-            cache=cache,
+            cache=open_cache(config.cache, config.cache_dir),
             batch_size=config.batch_size,
             progress=progress,
             stats=stats,
@@ -146,15 +109,16 @@ def train(
     )
 
     with _stage(timings, "fit"):
-        model = narrative_model(config, embedder, catalog, log=say).fit(passages, embeddings)
+        model = NarrativeModel.from_config(config, embedder, catalog, log=say)
+        model.fit(passages, embeddings)
 
     with _stage(timings, "drift"):
         drift = drift_tables(
             documents,
             passages,
             model.assignments_,
-            config.drift_settings(),
-            languages=tuple(config.languages),
+            config.drift,
+            languages=config.languages,
         )
     say(
         f"drift: {drift.period} periods; {drift.n_undated_documents} documents without a date "
@@ -162,29 +126,24 @@ def train(
     )
 
     topics = model.topics_
-    metrics = _metrics(documents, passages, topics, model.assignments_, report)
-    record = {
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "package_version": __version__,
-        "config": config.to_dict(),
-        "corpus": {
-            "path": str(corpus.resolve()),
-            "fingerprint": corpus_fingerprint(documents),
-            "report": {
-                "n_read": report.n_read,
-                "n_kept": report.n_kept,
-                "dropped": report.dropped,
-                "n_missing_date": report.n_missing_date,
-            },
-        },
-        "embedder": {"name": embedder.name, "id": embedder.id, "dim": int(embeddings.shape[1])},
-        "catalog": {"path": str(catalog.path), "ids": catalog.ids},
-        "model": asdict(model.params_),
-        "embedding_cache": asdict(stats),
-        "metrics": metrics,
-        "drift": drift.record(),
-        "timings": timings,
-    }
+    metrics = RunMetrics.of(documents, passages, topics, model.assignments_)
+    record = RunRecord(
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        package_version=__version__,
+        config=config,
+        corpus=CorpusInfo(
+            path=str(corpus.resolve()),
+            fingerprint=corpus_fingerprint(documents),
+            report=LoadSummary.of(report),
+        ),
+        embedder=EmbedderInfo(name=embedder.name, id=embedder.id, dim=int(embeddings.shape[1])),
+        catalog=CatalogInfo(path=str(catalog.path), ids=tuple(catalog.ids)),
+        model=asdict(model.params_),
+        embedding_cache=asdict(stats),
+        metrics=metrics,
+        drift=drift.info(),
+        timings=timings,
+    )
 
     def write_model(directory: Path) -> None:
         model.save(directory)
@@ -210,17 +169,3 @@ def train(
     timings["write"] = round(time.perf_counter() - start, 3)
     say(f"run written: {run_path}")
     return TrainResult(run_path=run_path, timings=timings, metrics=metrics)
-
-
-def _metrics(documents, passages, topics, assignments, report) -> dict[str, float | int]:
-    topic_ids = topics.filter(pl.col("topic_id") >= 0)
-    n_outliers = assignments.filter(pl.col("topic_id") < 0).height
-    return {
-        "n_documents": documents.height,
-        "n_passages": passages.height,
-        "n_topics": topic_ids.height,
-        "n_catalog_narratives_found": topic_ids["narrative_id"].drop_nulls().n_unique(),
-        "n_new_topics": topic_ids.filter(pl.col("narrative_id").is_null()).height,
-        "outlier_share": round(n_outliers / max(passages.height, 1), 4),
-        "n_documents_without_date": report.n_missing_date,
-    }

@@ -1,8 +1,9 @@
 """Run directories under models/: written atomically, listed, loaded and validated.
 
-A run is everything one training produced (DESIGN.md, "Runs"). It is written into a hidden
-temporary directory beside its final place and renamed into place only when complete, so a crash
-or an interrupt never leaves half a run and never touches older runs.
+A run is everything one training produced (docs/architecture.md, "Runs"): its tables, the
+model, and run.json, the :class:`~narratives.record.RunRecord` written and read here. It is
+written into a hidden temporary directory beside its final place and renamed into place only when
+complete, so a crash or an interrupt never leaves half a run and never touches older runs.
 """
 
 from __future__ import annotations
@@ -16,21 +17,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
+from narratives.config import TrainConfig
 from narratives.errors import InputError, RunError
-from narratives.schemas import ASSIGNMENTS, DOCUMENTS, PASSAGES, TOPICS
+from narratives.record import RunRecord
+from narratives.schemas import REQUIRED_TABLES, TABLE_SCHEMAS
+
+if TYPE_CHECKING:
+    from narratives.catalog import Catalog
+    from narratives.embed import Embedder
 
 RUN_RECORD = "run.json"
 MODEL_DIR = "model"
-TABLE_SCHEMAS: dict[str, pl.Schema] = {
-    "documents": DOCUMENTS,
-    "passages": PASSAGES,
-    "topics": TOPICS,
-    "assignments": ASSIGNMENTS,
-}
-REQUIRED_TABLES = ("documents", "passages", "topics", "assignments")
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -59,7 +60,7 @@ def write_run(
     models_dir: Path,
     name: str,
     tables: dict[str, pl.DataFrame],
-    record: dict,
+    record: RunRecord,
     write_model: Callable[[Path], None] | None = None,
     *,
     overwrite: bool = False,
@@ -85,10 +86,8 @@ def write_run(
             frame.write_parquet(staging / f"{table_name}.parquet")
         if write_model is not None:
             write_model(staging / MODEL_DIR)
-        record = {**record, "name": name, "files": sorted(p.name for p in staging.iterdir())}
-        (staging / RUN_RECORD).write_text(
-            json.dumps(record, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
-        )
+        record = record.with_files(name, [p.name for p in staging.iterdir()])
+        _write_record(staging / RUN_RECORD, record)
         _swap_into_place(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -110,25 +109,25 @@ def _swap_into_place(staging: Path, final: Path) -> None:
     shutil.rmtree(retired, ignore_errors=True)
 
 
-def replace_tables(run_path: Path, tables: dict[str, pl.DataFrame], record_update: dict) -> None:
-    """Replace some tables of an existing run and merge ``record_update`` into its run.json.
+def replace_tables(
+    run_path: Path, tables: dict[str, pl.DataFrame], update: Callable[[RunRecord], RunRecord]
+) -> RunRecord:
+    """Replace some tables of an existing run and its record with ``update(record)``.
 
     Every new file is written under a temporary name first and only then renamed over the old one,
-    so a failure while computing or writing leaves the run as it was.
+    so a failure while computing or writing leaves the run as it was. Returns the new record.
     """
-    record = _read_record(run_path)
+    record = read_record(run_path)
     staged = []
     try:
         for name, frame in tables.items():
             tmp = run_path / f".{name}.parquet.tmp"
             frame.write_parquet(tmp)
             staged.append((tmp, run_path / f"{name}.parquet"))
+        files = set(record.files) | {p.name for _, p in staged}
+        record = update(record).with_files(record.name or run_path.name, list(files))
         tmp_record = run_path / f".{RUN_RECORD}.tmp"
-        record.update(record_update)
-        record["files"] = sorted(set(record.get("files", [])) | {p.name for _, p in staged})
-        tmp_record.write_text(
-            json.dumps(record, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
-        )
+        _write_record(tmp_record, record)
         staged.append((tmp_record, run_path / RUN_RECORD))
     except BaseException:
         for tmp, _ in staged:
@@ -136,19 +135,52 @@ def replace_tables(run_path: Path, tables: dict[str, pl.DataFrame], record_updat
         raise
     for tmp, final in staged:
         os.replace(tmp, final)
+    return record
+
+
+def _write_record(path: Path, record: RunRecord) -> None:
+    path.write_text(
+        json.dumps(record.to_dict(), indent=2, ensure_ascii=False, default=str), encoding="utf-8"
+    )
 
 
 @dataclass
 class Run:
-    """A validated run directory; tables are read on demand."""
+    """A validated run directory: its record, its tables (read on demand) and what the pipeline
+    wrote beside them (``config``, ``embedder()``, ``catalog()``; ``NarrativeModel.load(run)``
+    for the fitted model)."""
 
     path: Path
-    record: dict
+    record: RunRecord
     _cache: dict[str, pl.DataFrame] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def config(self) -> TrainConfig:
+        """The configuration the run was trained with."""
+        return self.record.config
+
+    def embedder(self) -> Embedder:
+        """The run's embedder: the fitted one stored in the run (TF-IDF+SVD), else the named
+        packaged embedder (loaded on first use, never downloaded)."""
+        from narratives.embed import get_embedder, load_fitted_embedder
+
+        stored = load_fitted_embedder(self.model_dir / "embedder.pkl")
+        if stored is not None:
+            return stored
+        return get_embedder(
+            self.record.embedder.name or self.config.embedder, seed=self.config.seed
+        )
+
+    def catalog(self) -> Catalog:
+        """The narrative catalog the run was trained with (the copy stored in the run)."""
+        from narratives.catalog import load_catalog
+
+        stored = self.model_dir / "catalog.toml"
+        return load_catalog(stored if stored.is_file() else self.config.catalog)
 
     def table(self, name: str, columns: list[str] | None = None) -> pl.DataFrame:
         """Read ``<name>.parquet`` of this run, checking its columns against the contract.
@@ -185,6 +217,10 @@ class Run:
     @property
     def model_dir(self) -> Path:
         return self.path / MODEL_DIR
+
+    def summary(self) -> RunSummary:
+        """What `narratives runs` and the run picker say about this run."""
+        return RunSummary.of(self.path, self.record)
 
 
 def _table_path(run_path: Path, name: str) -> Path:
@@ -230,17 +266,16 @@ def _read_table(run_path: Path, name: str, columns: list[str] | None = None) -> 
     return frame
 
 
-def _read_record(run_path: Path) -> dict:
+def read_record(run_path: Path) -> RunRecord:
+    """The run.json of ``run_path``; missing or corrupt is a RunError naming the file and field."""
     path = run_path / RUN_RECORD
     if not path.is_file():
         raise RunError(f"{path}: missing; not a complete run directory")
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RunError(f"{path}: corrupt ({exc})") from exc
-    if not isinstance(record, dict):
-        raise RunError(f"{path}: corrupt (not a JSON object)")
-    return record
+    return RunRecord.from_dict(data, path)
 
 
 def resolve_run(name_or_path: str | Path | None, models_dir: Path | None = None) -> Path:
@@ -264,9 +299,12 @@ def resolve_run(name_or_path: str | Path | None, models_dir: Path | None = None)
 def load_run(name_or_path: str | Path | None = None, models_dir: Path | None = None) -> Run:
     """Load and validate a run; a corrupt or partial run raises RunError naming file and field."""
     path = resolve_run(name_or_path, models_dir)
-    run = Run(path=path, record=_read_record(path))
+    run = Run(path=path, record=read_record(path))
     for table in REQUIRED_TABLES:
         check_table(path, table)
+    for table in TABLE_SCHEMAS:
+        if table not in REQUIRED_TABLES and run.has_table(table):
+            check_table(path, table)
     return run
 
 
@@ -284,6 +322,20 @@ class RunSummary:
     n_topics: int
     n_narratives: int
 
+    @classmethod
+    def of(cls, path: Path, record: RunRecord) -> RunSummary:
+        return cls(
+            name=path.name,
+            path=path,
+            created_at=record.created_at,
+            corpus=record.corpus.path,
+            embedder=record.embedder.name,
+            n_documents=record.metrics.n_documents,
+            n_passages=record.metrics.n_passages,
+            n_topics=record.metrics.n_topics,
+            n_narratives=record.metrics.n_catalog_narratives_found,
+        )
+
 
 def list_runs(models_dir: Path | None = None) -> list[RunSummary]:
     """Complete runs under ``models_dir``, newest first; partial or hidden ones are skipped."""
@@ -295,25 +347,12 @@ def list_runs(models_dir: Path | None = None) -> list[RunSummary]:
         if path.name.startswith(".") or not path.is_dir():
             continue
         try:
-            record = _read_record(path)
+            record = read_record(path)
         except RunError:
             continue
         if any(not (path / f"{t}.parquet").is_file() for t in REQUIRED_TABLES):
             continue
-        metrics = record.get("metrics", {})
-        summaries.append(
-            RunSummary(
-                name=path.name,
-                path=path,
-                created_at=str(record.get("created_at", "")),
-                corpus=str(record.get("corpus", {}).get("path", "")),
-                embedder=str(record.get("embedder", {}).get("name", "")),
-                n_documents=int(metrics.get("n_documents", 0)),
-                n_passages=int(metrics.get("n_passages", 0)),
-                n_topics=int(metrics.get("n_topics", 0)),
-                n_narratives=int(metrics.get("n_catalog_narratives_found", 0)),
-            )
-        )
+        summaries.append(RunSummary.of(path, record))
     return sorted(summaries, key=lambda s: (s.created_at, s.name), reverse=True)
 
 

@@ -1,4 +1,11 @@
-"""The polars schemas that are the contract between modules (see DESIGN.md, "Tables")."""
+"""Every table schema of a run: the polars contract between the modules that write and read it.
+
+A run's tables are written by the pipeline (documents, passages, topics, assignments), the drift
+engine (prevalence, passage_prevalence, drift, outlets, keyword_drift) and the evaluation
+(evaluation_topics, evaluation_labels); ``TABLE_SCHEMAS`` maps each table name to its schema, and
+``narratives.runs`` checks every table of a run against it when the run is opened.
+See docs/architecture.md for what each column means.
+"""
 
 from __future__ import annotations
 
@@ -45,8 +52,120 @@ ASSIGNMENTS = pl.Schema(
     }
 )
 
-# The drift tables every run carries besides the four above (narratives/analysis.py builds them).
+
+def _prevalence(count: str, total: str) -> pl.Schema:
+    return pl.Schema(
+        {
+            "period": pl.Date,
+            "source": pl.String,
+            "topic_id": pl.Int32,
+            count: pl.UInt32,
+            total: pl.UInt32,
+            "share": pl.Float64,
+            "ci_low": pl.Float64,
+            "ci_high": pl.Float64,
+            "small_period": pl.Boolean,
+        }
+    )
+
+
+PREVALENCE = _prevalence("n_docs", "n_period_docs")
+PASSAGE_PREVALENCE = _prevalence("n_passages", "n_period_passages")
+
+DRIFT = pl.Schema(
+    {
+        "source": pl.String,
+        "topic_id": pl.Int32,
+        "period": pl.Date,
+        "n_docs": pl.UInt32,
+        "n_period_docs": pl.UInt32,
+        "share": pl.Float64,
+        "share_change": pl.Float64,
+        "jsd_to_previous": pl.Float64,
+        "jsd_to_baseline": pl.Float64,
+        "p_value": pl.Float64,
+        "p_adjusted": pl.Float64,
+        "change_point": pl.Boolean,
+        "change_p_value": pl.Float64,
+        "status": pl.String,
+        "small_period": pl.Boolean,
+    }
+)
+
+OUTLETS = pl.Schema(
+    {
+        "source": pl.String,
+        "period": pl.Date,
+        "topic_id": pl.Int32,
+        "n_docs": pl.UInt32,
+        "n_source_docs": pl.UInt32,
+        "share": pl.Float64,
+        "share_others": pl.Float64,
+        "lift": pl.Float64,
+        "p_value": pl.Float64,
+        "p_adjusted": pl.Float64,
+        "representation": pl.String,
+        "jsd_to_others": pl.Float64,
+    }
+)
+
+KEYWORD_DRIFT = pl.Schema(
+    {
+        "topic_id": pl.Int32,
+        "period": pl.Date,
+        "n_passages": pl.UInt32,
+        "keywords": pl.List(pl.String),
+        "entered": pl.List(pl.String),
+        "left": pl.List(pl.String),
+    }
+)
+
+EVALUATION_TOPICS = pl.Schema(
+    {
+        "topic_id": pl.Int32,
+        "label": pl.String,
+        "narrative_id": pl.String,
+        "size": pl.UInt32,
+        "terms": pl.List(pl.String),
+        "npmi": pl.Float64,
+    }
+)
+
+EVALUATION_LABELS = pl.Schema(
+    {
+        "label": pl.String,
+        "narratives": pl.List(pl.String),
+        "n_gold": pl.UInt32,
+        "n_predicted": pl.UInt32,
+        "n_correct": pl.UInt32,
+        "precision": pl.Float64,
+        "recall": pl.Float64,
+        "f1": pl.Float64,
+    }
+)
+
+REQUIRED_TABLES = ("documents", "passages", "topics", "assignments")
+"""The tables every complete run has."""
+
 DRIFT_TABLES = ("prevalence", "passage_prevalence", "drift", "outlets", "keyword_drift")
+"""The drift engine's tables, which every run written by training carries too."""
+
+EVALUATION_TABLES = ("evaluation_topics", "evaluation_labels")
+"""The tables `narratives evaluate` adds."""
+
+TABLE_SCHEMAS: dict[str, pl.Schema] = {
+    "documents": DOCUMENTS,
+    "passages": PASSAGES,
+    "topics": TOPICS,
+    "assignments": ASSIGNMENTS,
+    "prevalence": PREVALENCE,
+    "passage_prevalence": PASSAGE_PREVALENCE,
+    "drift": DRIFT,
+    "outlets": OUTLETS,
+    "keyword_drift": KEYWORD_DRIFT,
+    "evaluation_topics": EVALUATION_TOPICS,
+    "evaluation_labels": EVALUATION_LABELS,
+}
 
 UNKNOWN_SOURCE = "unknown"
 OUTLIER_TOPIC = -1

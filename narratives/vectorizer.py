@@ -19,6 +19,7 @@ import simplemma
 import stopwordsiso
 from sklearn.feature_extraction.text import CountVectorizer
 
+from narratives.defaults import DEFAULT_LANGUAGES
 from narratives.errors import InputError
 
 
@@ -95,7 +96,7 @@ class TopicWordAnalyzer:
 
     def __init__(
         self,
-        languages: tuple[str, ...] = ("de", "en"),
+        languages: tuple[str, ...] = DEFAULT_LANGUAGES,
         ngram_range: tuple[int, int] = (1, 2),
         extra_stop_words: Iterable[str] = (),
         min_token_chars: int = 3,
@@ -231,7 +232,7 @@ def stop_words(languages: Iterable[str], extra: Iterable[str] = ()) -> frozenset
 
 def build_vectorizer(
     *,
-    languages: tuple[str, ...] = ("de", "en"),
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES,
     ngram_range: tuple[int, int] = (1, 2),
     min_df: int | float = 1,
     max_df: float = 1.0,

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from narratives.catalog import load_catalog
-from narratives.config import TrainConfig, load_config
+from narratives.config import ConfigDeprecation, ModelSettings, TrainConfig, load_config
+from narratives.drift import DriftSettings
 from narratives.errors import InputError
 
 DESIGN_NARRATIVES = {
@@ -45,10 +46,22 @@ def test_user_catalog_errors_name_the_entry_and_field(tmp_path: Path) -> None:
 
 
 def test_config_round_trips_through_toml(tmp_path: Path) -> None:
-    config = TrainConfig(seed=7, min_topic_size=5, columns={"text": "body"})
+    config = TrainConfig(
+        seed=7,
+        model=ModelSettings(min_topic_size=5),
+        drift=DriftSettings(period="month"),
+        columns={"text": "body"},
+    )
     path = tmp_path / "train.toml"
     path.write_text(config.to_toml(), encoding="utf-8")
     assert load_config(path) == config
+    assert "[model]\nmin_topic_size = 5" in config.to_toml()
+
+
+def test_default_config_printed_with_comments_loads_back(tmp_path: Path) -> None:
+    path = tmp_path / "train.toml"
+    path.write_text(TrainConfig().to_commented_toml(), encoding="utf-8")
+    assert load_config(path) == TrainConfig()
 
 
 def test_config_errors_name_file_and_field(tmp_path: Path) -> None:
@@ -56,6 +69,23 @@ def test_config_errors_name_file_and_field(tmp_path: Path) -> None:
     path.write_text("min_topic_siz = 5\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"train\.toml, field 'min_topic_siz'"):
         load_config(path)
-    path.write_text('period = "fortnight"\n', encoding="utf-8")
-    with pytest.raises(InputError, match=r"train\.toml, field 'period'"):
+    path.write_text('[drift]\nperiod = "fortnight"\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"train\.toml, field 'drift\.period'.*'fortnight'"):
         load_config(path)
+    path.write_text('[model]\nmin_topic_size = "5"\n', encoding="utf-8")
+    with pytest.raises(
+        InputError, match=r"field 'model\.min_topic_size'.* integer >= 2, got '5' \(str\)"
+    ):
+        load_config(path)
+    path.write_text("seed = -1\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"field 'seed'.*got -1"):
+        load_config(path)
+
+
+def test_flat_config_of_the_earlier_layout_loads_with_a_note(tmp_path: Path) -> None:
+    path = tmp_path / "old.toml"
+    path.write_text('min_topic_size = 5\nperiod = "month"\nmin_passage_chars = 150\n')
+    with pytest.warns(ConfigDeprecation, match=r"min_topic_size -> \[model\] min_topic_size"):
+        config = load_config(path)
+    assert config.model.min_topic_size == 5
+    assert config.drift.period == "month" and config.passages.min_chars == 150

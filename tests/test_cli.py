@@ -135,6 +135,7 @@ def test_drift_command_headlines_a_planted_change(tmp_path: Path, capsys) -> Non
     import numpy as np
     from drift_corpora import planted_corpus
 
+    from narratives.record import RunRecord
     from narratives.runs import write_run
     from narratives.schemas import TOPICS
 
@@ -158,7 +159,7 @@ def test_drift_command_headlines_a_planted_change(tmp_path: Path, capsys) -> Non
         "topics": topics,
         "assignments": assignments,
     }
-    write_run(tmp_path, "planted", tables, {"created_at": "2026-01-01"})
+    write_run(tmp_path, "planted", tables, RunRecord(created_at="2026-01-01"))
     code, out, _ = run_cli(["drift", "planted", "--models-dir", str(tmp_path)], capsys)
     assert code == 0
     headline = next(line for line in out.splitlines() if line.startswith("2023-07-01"))

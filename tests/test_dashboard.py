@@ -8,18 +8,20 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+from narratives_dashboard import data
 from streamlit.testing.v1 import AppTest
 
-from dashboard import data
-from narratives.analysis import drift_tables
+from narratives.drift import drift_tables
+from narratives.drift.compare import compare_counts
+from narratives.drift.stats import two_proportion_test
 from narratives.runs import load_run
-from narratives.stats import two_proportion_test
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "dashboard" / "app.py"
@@ -116,7 +118,7 @@ def test_search_is_case_insensitive_and_carries_each_articles_mix(seeds_run: Pat
 def test_compare_counts_tests_each_difference() -> None:
     left = pl.DataFrame({"topic_id": [0, 1], "name": ["a", "b"], "k": [10, 50], "n": [100, 100]})
     right = pl.DataFrame({"topic_id": [0, 2], "name": ["a", "c"], "k": [40, 5], "n": [100, 100]})
-    table = data.compare_counts(left, right).sort("topic_id")
+    table = compare_counts(left, right).sort("topic_id")
     assert table["topic_id"].to_list() == [0, 1, 2]
     assert table["difference"].to_list() == pytest.approx([0.30, -0.50, 0.05])
     expected = two_proportion_test(np.array([40]), np.array([100]), np.array([10]), np.array([100]))
@@ -324,7 +326,7 @@ def test_run_card_shows_the_evaluation_once_there_is_one(seeds_models: Path) -> 
         {"doc_id": [f"seed-00{i}" for i in range(5)], "label": ["a", "a", "b", "b", "b"]}
     )
     result = evaluate_run(load_run(path), labels, label_column="label", stability_seeds=[])
-    replace_tables(path, result.tables, {"evaluation": result.record})
+    replace_tables(path, result.tables, lambda r: replace(r, evaluation=result.record))
     quality = data.run_card(load_run(path)).quality
     assert quality["coherence (NPMI)"] == pytest.approx(result.record["coherence_npmi"])
     assert quality["NMI with labels"] == pytest.approx(result.record["labels"]["topics"]["nmi"])

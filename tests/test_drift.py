@@ -9,17 +9,17 @@ import polars as pl
 import pytest
 from drift_corpora import NARRATIVE, OUTLETS, planted_corpus
 
-from narratives.analysis import drift_tables
 from narratives.drift import (
     ALL_SOURCES,
     DriftSettings,
     choose_period,
     compute_drift,
     compute_prevalence,
+    drift_tables,
     headline_changes,
 )
-from narratives.keyword_drift import keyword_drift
-from narratives.outlets import compare_outlets
+from narratives.drift.keywords import keyword_drift
+from narratives.drift.outlets import compare_outlets
 from narratives.schemas import ASSIGNMENTS, DOCUMENTS, conform
 from narratives.vectorizer import TopicWordAnalyzer
 

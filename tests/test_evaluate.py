@@ -13,7 +13,8 @@ import pytest
 from conftest import run_cli, shared_corpus
 
 from narratives.errors import InputError
-from narratives.evaluate import (
+from narratives.labels import load_labels
+from narratives.metrics import (
     ari,
     keyword_terms,
     label_prf,
@@ -25,7 +26,6 @@ from narratives.evaluate import (
     stability,
     topic_diversity,
 )
-from narratives.labels import load_labels
 from narratives.vectorizer import TopicWordAnalyzer
 
 
@@ -252,7 +252,7 @@ def test_default_pipeline_agrees_with_human_narratives_at_least_as_well_as_plain
     ours, _ = label_agreement(run.table("assignments"), run.table("topics"), gold)
 
     passages = run.table("passages")
-    embedder = get_embedder(run.record["embedder"]["name"])
+    embedder = get_embedder(run.record.embedder.name)
     vectors = embed(passages["text"].to_list(), embedder, progress=False)
     umap_model = UMAP(
         n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", random_state=42

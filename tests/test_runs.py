@@ -8,7 +8,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from narratives.config import ModelSettings, TrainConfig
 from narratives.errors import InputError, RunError
+from narratives.record import RunMetrics, RunRecord
 from narratives.runs import broken_runs, list_runs, load_run, resolve_run, write_run
 from narratives.schemas import ASSIGNMENTS, DOCUMENTS, PASSAGES, TOPICS
 
@@ -45,8 +47,8 @@ def _tables() -> dict[str, pl.DataFrame]:
     }
 
 
-def _record(created: str = "2026-01-01T00:00:00+00:00") -> dict:
-    return {"created_at": created, "metrics": {"n_documents": 1, "n_topics": 1}}
+def _record(created: str = "2026-01-01T00:00:00+00:00") -> RunRecord:
+    return RunRecord(created_at=created, metrics=RunMetrics(n_documents=1, n_topics=1))
 
 
 def test_write_then_load(tmp_path: Path) -> None:
@@ -80,7 +82,7 @@ def test_existing_run_needs_overwrite(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="--overwrite"):
         write_run(tmp_path, "r", _tables(), _record())
     write_run(tmp_path, "r", _tables(), _record("2026-02-01"), overwrite=True)
-    assert load_run("r", tmp_path).record["created_at"] == "2026-02-01"
+    assert load_run("r", tmp_path).record.created_at == "2026-02-01"
 
 
 def test_bad_run_names_are_rejected(tmp_path: Path) -> None:
@@ -114,8 +116,36 @@ def test_corrupt_runs_give_errors_naming_the_file(tmp_path: Path) -> None:
     (path / "documents.parquet").unlink()
     with pytest.raises(RunError, match="missing"):
         load_run(path)
+    path = write_run(tmp_path, "r4", _tables(), _record())
+    pl.DataFrame({"period": [1]}).write_parquet(path / "prevalence.parquet")
+    with pytest.raises(RunError, match=r"prevalence\.parquet, field 'period': type Int64"):
+        load_run("r4", tmp_path)
+    path = write_run(tmp_path, "r5", _tables(), _record())
+    record = json.loads((path / "run.json").read_text())
+    record["metrics"] = "lots"
+    (path / "run.json").write_text(json.dumps(record))
+    with pytest.raises(RunError, match=r"run\.json, field 'metrics': expected dict"):
+        load_run("r5", tmp_path)
 
 
 def test_no_runs_says_how_to_train(tmp_path: Path) -> None:
     with pytest.raises(RunError, match="narratives train"):
         resolve_run(None, tmp_path)
+
+
+def test_run_record_round_trips_and_old_flat_records_still_load(tmp_path: Path) -> None:
+    record = RunRecord(
+        created_at="2026-01-01",
+        config=TrainConfig(seed=7, model=ModelSettings(min_topic_size=4)),
+        parent="older-run",
+    )
+    path = write_run(tmp_path, "r", _tables(), record)
+    loaded = load_run(path)
+    assert loaded.record == record.with_files("r", loaded.record.files)
+    assert loaded.config.model.min_topic_size == 4 and loaded.record.parent == "older-run"
+    old = json.loads((path / "run.json").read_text())
+    old["config"] = {"seed": 3, "min_topic_size": 6, "period": "month", "drift_alpha": 0.01}
+    (path / "run.json").write_text(json.dumps(old))
+    config = load_run(path).config
+    assert (config.seed, config.model.min_topic_size) == (3, 6)
+    assert (config.drift.period, config.drift.alpha) == ("month", 0.01)

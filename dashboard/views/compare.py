@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import polars as pl
 import streamlit as st
+from narratives_dashboard import charts, data, state
 
-from dashboard import charts, data, state
 from narratives.drift import ALL_SOURCES
+from narratives.drift.compare import COMPARE_COLUMNS, compare_counts
 from narratives.runs import list_runs
 
 card = state.query("run_card")
@@ -28,7 +29,7 @@ if mode == "Two periods":
     )
     outlet = third.selectbox("Outlet", ["All outlets", *state.query("view_sources")])
     source = ALL_SOURCES if outlet == "All outlets" else outlet
-    table = data.compare_counts(
+    table = compare_counts(
         state.query("period_counts", period=period_a, source=source),
         state.query("period_counts", period=period_b, source=source),
     ).filter(pl.col("topic_id") >= 0)
@@ -57,7 +58,7 @@ else:
             f"{this.n_narratives} catalogued narratives · embedder {this.embedder}  \n"
             f"{this.first_date} to {this.last_date}"
         )
-    table = data.compare_counts(
+    table = compare_counts(
         state.query("run_counts"), state.query_run(other_key, "run_counts"), key="key"
     )
     names = (card.name, other_card.name)
@@ -72,7 +73,7 @@ if table.is_empty():
 figure = charts.compare_bars(table, *names, title=f"{names[0]} against {names[1]}")
 st.plotly_chart(figure, config=charts.chart_config("compare"))
 state.show_table(
-    table.select(data.COMPARE_COLUMNS),
+    table.select(COMPARE_COLUMNS),
     columns={
         "name": "narrative",
         "difference": st.column_config.NumberColumn(f"{names[1]} − {names[0]}", format="percent"),

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
-
-from dashboard import charts, state
+from narratives_dashboard import charts, state
 
 SHOWN = 500
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 import streamlit as st
-
-from dashboard import charts, state
+from narratives_dashboard import charts, state
 
 card = state.query("run_card")
 names = state.query("topic_names")

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import polars as pl
 import streamlit as st
+from narratives_dashboard import charts, state
 
-from dashboard import charts, data, state
+from narratives.drift.compare import COMPARE_COLUMNS, compare_counts
 
 card = state.query("run_card")
 label = lambda value: state.period_label(value, card.period)  # noqa: E731
@@ -69,13 +70,13 @@ else:
             "topic_id", "name", pl.col("n_docs").alias("k"), pl.col("n_source_docs").alias("n")
         )
 
-    table = data.compare_counts(counts(outlet_a), counts(outlet_b))
+    table = compare_counts(counts(outlet_a), counts(outlet_b))
     figure = charts.compare_bars(
         table, outlet_a, outlet_b, title=f"{outlet_a} against {outlet_b} ({label(period)})"
     )
     st.plotly_chart(figure, config=charts.chart_config("outlets-head-to-head"))
     state.show_table(
-        table.select(data.COMPARE_COLUMNS),
+        table.select(COMPARE_COLUMNS),
         columns={
             "name": "narrative",
             "share_a": st.column_config.NumberColumn(outlet_a, format="percent"),

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import polars as pl
 import streamlit as st
+from narratives_dashboard import charts, data, state
 
-from dashboard import charts, data, state
 from narratives.drift import ALL_SOURCES
 
 ALL_OUTLETS = "All outlets"

@@ -14,20 +14,10 @@ import numpy as np
 import polars as pl
 from scipy import sparse
 
-from narratives.drift import period_start, resolve_period
-from narratives.schemas import OUTLIER_TOPIC
-from narratives.vectorizer import build_vectorizer, display_forms
+from narratives.defaults import DEFAULT_LANGUAGES
+from narratives.drift.periods import period_start, resolve_period
+from narratives.schemas import KEYWORD_DRIFT, OUTLIER_TOPIC
 
-KEYWORD_DRIFT = pl.Schema(
-    {
-        "topic_id": pl.Int32,
-        "period": pl.Date,
-        "n_passages": pl.UInt32,
-        "keywords": pl.List(pl.String),
-        "entered": pl.List(pl.String),
-        "left": pl.List(pl.String),
-    }
-)
 _SAMPLE_PER_CLASS = 60
 
 
@@ -37,7 +27,7 @@ def keyword_drift(
     documents: pl.DataFrame,
     *,
     period: str = "month",
-    languages: tuple[str, ...] = ("de", "en"),
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES,
     top_n: int = 8,
 ) -> pl.DataFrame:
     """Top words of every topic in every period with passages (outliers and undated left out)."""
@@ -55,6 +45,8 @@ def keyword_drift(
     )
     if rows.is_empty():
         return pl.DataFrame(schema=KEYWORD_DRIFT)
+    from narratives.vectorizer import build_vectorizer, display_forms
+
     vectorizer = build_vectorizer(languages=languages, ngram_range=(1, 1))
     try:
         counts = vectorizer.fit_transform(rows["text"].to_list()).tocsr()

@@ -12,26 +12,9 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from narratives.drift import period_start, resolve_period
-from narratives.schemas import UNKNOWN_SOURCE
-from narratives.stats import benjamini_hochberg, jensen_shannon, two_proportion_test
-
-OUTLETS = pl.Schema(
-    {
-        "source": pl.String,
-        "period": pl.Date,
-        "topic_id": pl.Int32,
-        "n_docs": pl.UInt32,
-        "n_source_docs": pl.UInt32,
-        "share": pl.Float64,
-        "share_others": pl.Float64,
-        "lift": pl.Float64,
-        "p_value": pl.Float64,
-        "p_adjusted": pl.Float64,
-        "representation": pl.String,
-        "jsd_to_others": pl.Float64,
-    }
-)
+from narratives.drift.periods import period_start, resolve_period
+from narratives.drift.stats import benjamini_hochberg, jensen_shannon, two_proportion_test
+from narratives.schemas import OUTLETS, UNKNOWN_SOURCE
 
 
 def compare_outlets(

@@ -1,234 +1,28 @@
-"""Narrative shares over time and per outlet, and when a change is real rather than noise.
+"""Changes in the share series: is a change real rather than noise?
 
-Prevalence: per period x topic x outlet view ("*" = all outlets), the documents carrying the topic
-(a document counts once per topic it carries), their share of the period's documents and a Wilson
-95% interval; or the same over passages. Every calendar period between the first and the last is
-present, so an empty period shows as an empty period (share null), never as a silent gap.
-
-Drift: per view, topic and period, the change in share from the previous non-empty period with a
-test on the counts (chi-square, Fisher's exact test when counts are small), p-values adjusted for
-the number of tests (Benjamini-Hochberg), the Jensen-Shannon divergence of the whole narrative mix
-to the previous period and to a trailing baseline window, change points in each share series
-(ruptures, each confirmed by a test of the segments on either side), and a status.
-
-Documents without a date cannot be placed in a period: they are left out and counted
-(``undated_documents``), never silently used.
+Per view, topic and period: the change in share from the previous non-empty period with a test on
+the counts (chi-square, Fisher's exact test when counts are small), p-values adjusted for the
+number of tests (Benjamini-Hochberg), the Jensen-Shannon divergence of the whole mix to the
+previous period and to a trailing baseline window, change points in each share series (ruptures,
+each confirmed by a test of the segments on either side), and a status (new, emerging, stable,
+fading, gone, no data). ``headline_changes`` picks the rows worth reading first.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
-
 import numpy as np
 import polars as pl
 
-from narratives.errors import InputError
-from narratives.schemas import UNKNOWN_SOURCE
-from narratives.stats import (
+from narratives.drift.periods import ALL_SOURCES
+from narratives.drift.settings import DriftSettings
+from narratives.drift.stats import (
     benjamini_hochberg,
     jensen_shannon,
     two_proportion_test,
-    wilson_interval,
 )
+from narratives.schemas import DRIFT
 
-ALL_SOURCES = "*"
-PERIODS = ("day", "week", "month", "quarter", "year")
 STATUSES = ("new", "emerging", "stable", "fading", "gone", "no data")
-_TRUNCATE = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q", "year": "1y"}
-
-PREVALENCE = pl.Schema(
-    {
-        "period": pl.Date,
-        "source": pl.String,
-        "topic_id": pl.Int32,
-        "n_docs": pl.UInt32,
-        "n_period_docs": pl.UInt32,
-        "share": pl.Float64,
-        "ci_low": pl.Float64,
-        "ci_high": pl.Float64,
-        "small_period": pl.Boolean,
-    }
-)
-DRIFT = pl.Schema(
-    {
-        "source": pl.String,
-        "topic_id": pl.Int32,
-        "period": pl.Date,
-        "n_docs": pl.UInt32,
-        "n_period_docs": pl.UInt32,
-        "share": pl.Float64,
-        "share_change": pl.Float64,
-        "jsd_to_previous": pl.Float64,
-        "jsd_to_baseline": pl.Float64,
-        "p_value": pl.Float64,
-        "p_adjusted": pl.Float64,
-        "change_point": pl.Boolean,
-        "change_p_value": pl.Float64,
-        "status": pl.String,
-        "small_period": pl.Boolean,
-    }
-)
-
-
-@dataclass(frozen=True)
-class DriftSettings:
-    """Thresholds of the drift engine; every one can be set from the config or the CLI."""
-
-    period: str = "auto"
-    by_source: bool = True
-    alpha: float = 0.05
-    min_change: float = 0.02
-    min_docs: int = 3
-    small_period_docs: int = 10
-    baseline_periods: int = 6
-    change_point_penalty: float = 6.0
-
-    def __post_init__(self) -> None:
-        if self.period not in ("auto", *PERIODS):
-            raise InputError(
-                f"period {self.period!r} must be auto or one of {', '.join(PERIODS)}",
-                field="period",
-            )
-        if not 0 < self.alpha < 1:
-            raise InputError(f"alpha {self.alpha} must be between 0 and 1", field="alpha")
-        if self.min_change < 0:
-            raise InputError("min_change must be >= 0", field="min_change")
-        if self.baseline_periods < 1:
-            raise InputError("baseline_periods must be >= 1", field="baseline_periods")
-
-
-def choose_period(dates: pl.Series) -> str:
-    """A period that gives a readable series for the corpus span: day up to a month, week up to
-    half a year, month up to six years, quarter beyond."""
-    dates = dates.drop_nulls()
-    if dates.is_empty():
-        return "month"
-    span = (dates.max() - dates.min()).days
-    if span <= 31:
-        return "day"
-    if span <= 183:
-        return "week"
-    if span <= 6 * 366:
-        return "month"
-    return "quarter"
-
-
-def resolve_period(period: str, documents: pl.DataFrame) -> str:
-    """``period`` itself, or the one :func:`choose_period` picks for ``auto``."""
-    return choose_period(documents["date"]) if period == "auto" else period
-
-
-def undated_documents(documents: pl.DataFrame) -> int:
-    """How many documents have no date (and so no period)."""
-    return documents["date"].null_count()
-
-
-def period_start(period: str, column: str = "date") -> pl.Expr:
-    """The first day of the ``period`` (day, week, month, quarter, year) each date falls in."""
-    return pl.col(column).dt.truncate(_TRUNCATE[period]).alias("period")
-
-
-def _calendar(first: date, last: date, period: str) -> pl.Series:
-    return pl.date_range(first, last, interval=_TRUNCATE[period], eager=True).alias("period")
-
-
-def compute_prevalence(
-    documents: pl.DataFrame,
-    assignments: pl.DataFrame,
-    *,
-    period: str = "month",
-    by_source: bool = True,
-    unit: str = "document",
-    small_period_docs: int = 10,
-) -> pl.DataFrame:
-    """Share of each period's documents (or passages) carrying each topic, overall and per outlet.
-
-    With ``unit="passage"`` the counts are passages and the columns are named ``n_passages``
-    and ``n_period_passages``.
-    """
-    if unit not in ("document", "passage"):
-        raise ValueError(f"unit must be 'document' or 'passage', not {unit!r}")
-    period = resolve_period(period, documents)
-    dated = (
-        documents.lazy()
-        .filter(pl.col("date").is_not_null())
-        .select(
-            "doc_id",
-            pl.col("source").fill_null(UNKNOWN_SOURCE),
-            period_start(period),
-        )
-    )
-    if unit == "document":
-        units = dated
-        carried = assignments.lazy().select("doc_id", "topic_id").unique()
-    else:
-        units = assignments.lazy().select("doc_id").join(dated, on="doc_id")
-        carried = assignments.lazy().select("doc_id", "topic_id")
-    carried = carried.join(dated, on="doc_id")
-    totals = _by_views(units, by_source, ["period", "source"], "n_period")
-    counts = _by_views(carried, by_source, ["period", "source", "topic_id"], "n")
-    periods = dated.select(
-        pl.col("period").min().alias("first"), pl.col("period").max().alias("last")
-    )
-    bounds = periods.collect()
-    topics = assignments.select(pl.col("topic_id").unique().sort())
-    sources = totals.select("source").unique().collect()
-    if bounds["first"][0] is None:
-        calendar = pl.Series("period", [], dtype=pl.Date)
-    else:
-        calendar = _calendar(bounds["first"][0], bounds["last"][0], period)
-    grid = (
-        pl.DataFrame(calendar)
-        .join(sources, how="cross")
-        .join(topics, how="cross")
-        .lazy()
-        .join(totals, on=["period", "source"], how="left")
-        .join(counts, on=["period", "source", "topic_id"], how="left")
-        .with_columns(pl.col("n", "n_period").fill_null(0).cast(pl.UInt32))
-        .sort("source", "topic_id", "period")
-        .collect()
-    )
-    low, high = wilson_interval(grid["n"].to_numpy(), grid["n_period"].to_numpy())
-    share = (pl.col("n") / pl.col("n_period")).cast(pl.Float64)
-    frame = grid.with_columns(
-        pl.when(pl.col("n_period") > 0).then(share).otherwise(None).alias("share"),
-        pl.Series("ci_low", low).fill_nan(None),
-        pl.Series("ci_high", high).fill_nan(None),
-        (pl.col("n_period") < small_period_docs).alias("small_period"),
-    )
-    names = (
-        ("n_docs", "n_period_docs") if unit == "document" else ("n_passages", "n_period_passages")
-    )
-    columns = [
-        "period",
-        "source",
-        "topic_id",
-        "n",
-        "n_period",
-        "share",
-        "ci_low",
-        "ci_high",
-        "small_period",
-    ]
-    return (
-        frame.select(columns)
-        .rename({"n": names[0], "n_period": names[1]})
-        .with_columns(pl.col("topic_id").cast(pl.Int32))
-    )
-
-
-def _by_views(frame: pl.LazyFrame, by_source: bool, keys: list[str], name: str) -> pl.LazyFrame:
-    """Counts per ``keys`` over all outlets (source "*") and, with ``by_source``, per outlet."""
-    overall = (
-        frame.with_columns(pl.lit(ALL_SOURCES).alias("source"))
-        .group_by(keys)
-        .agg(pl.len().alias(name))
-    )
-    if not by_source:
-        return overall
-    per_source = frame.group_by(keys).agg(pl.len().alias(name))
-    return pl.concat([overall, per_source.select(overall.collect_schema().names())])
 
 
 def _count_columns(prevalence: pl.DataFrame) -> tuple[str, str]:
@@ -400,6 +194,18 @@ def _status(settings: DriftSettings) -> pl.Expr:
 
 
 HEADLINE_STATUSES = ("new", "gone", "emerging", "fading")
+CHANGE_COLUMNS = (
+    "status",
+    "change_point",
+    "share",
+    "share_change",
+    "p_adjusted",
+    "change_p_value",
+    "n_docs",
+    "n_period_docs",
+    "small_period",
+)
+"""The columns a change is read with: its status, share, change and tests."""
 
 
 def is_headline() -> pl.Expr:
@@ -419,18 +225,5 @@ def headline_changes(
         .join(labels, on="topic_id", how="left")
         .sort(pl.col("share_change").abs(), descending=True, nulls_last=True)
         .head(limit)
-        .select(
-            "period",
-            "topic_id",
-            "label",
-            "status",
-            "change_point",
-            "share",
-            "share_change",
-            "p_adjusted",
-            "change_p_value",
-            "n_docs",
-            "small_period",
-            "n_period_docs",
-        )
+        .select("period", "topic_id", "label", *CHANGE_COLUMNS)
     )
