@@ -1,0 +1,113 @@
+"""Boolean keyword queries over lemmas: the analyst's part of a narrative definition.
+
+Analysts write narratives the way they write Media Cloud or GDELT queries, for example
+``Gegenoffensive AND (scheitern OR Misserfolg* OR "keine Erfolge")``, and the query is evaluated
+on each passage (headline plus teaser, or a paragraph) of a German-first, multilingual corpus.
+
+Syntax (operators in upper case only; ``and``, ``or``, ``not`` and ``near`` are ordinary words)::
+
+    query    := or_expr
+    or_expr  := and_expr ("OR" and_expr)*
+    and_expr := near_expr (["AND"] near_expr)*      # side by side means AND
+    near_expr:= unary ("NEAR/" INT unary)*          # NEAR/n, n >= 1; plain NEAR is NEAR/5
+    unary    := "NOT" unary | atom
+    atom     := "(" or_expr ")" | PHRASE | TERM
+
+A TERM is a word (letters, digits, hyphens, apostrophes) with an optional leading and/or
+trailing ``*``; a PHRASE is one or more such words in quotes (``"..."``, ``„...“``, ``“...”``).
+
+Matching. A passage is tokenised as :data:`narratives.vectorizer.TOKEN_OR_BREAK` does it
+(hyphenated compounds stay one token, ``.!?;:`` and newlines break sentences) and each token
+position carries its lower-cased surface form, its lower-cased simplemma lemma in the passage
+language and, for a hyphenated token, the forms of its parts ("Nato-Beitritt" also matches
+``Nato`` and ``Beitritt``). Stop words are kept, so "nicht" and "keine" can be queried.
+
+- A plain TERM matches a position when the term's lower-cased form or one of its lemmas (in
+  every configured language) equals one of the position's forms.
+- ``Misserfolg*`` matches forms starting with "misserfolg", ``*munition`` forms ending with it,
+  ``*munition*`` forms containing it. Wildcard stems are not lemmatised.
+- A PHRASE matches its words at consecutive positions of one sentence. An apostrophe splits a
+  word as the passage tokeniser does, so ``Russia's`` is the phrase ``"Russia s"``.
+- ``a NEAR/n b`` matches when a match of ``a`` and one of ``b`` lie at most ``n`` positions apart,
+  in either order, anywhere in the passage (sentence breaks take up no position; overlapping
+  matches are 0 apart, so ``Nato NEAR/1 Beitritt`` matches "Nato-Beitritt"). Its operands must
+  have positions: terms, phrases, OR-groups of them or other NEARs.
+- ``NOT x`` is true when ``x`` does not match; ``a NOT b`` is ``a AND NOT b``.
+
+What simplemma (2.x, non-greedy) does and does not merge, so that queries get written right:
+
+- German lemmatisation is case-sensitive. Write nouns capitalised: ``Krieg`` is the noun, while
+  lower-case ``krieg`` also lemmatises to the verb "kriegen" (``beitritt`` to "beitreten",
+  ``erfolge`` to "erfolgen") and then matches those verbs too.
+- Finite verb forms and participles go to the infinitive ("scheiterte", "gescheitert",
+  "gescheiterte", "eroberten" -> scheitern, erobern), but some inflected participle adjectives
+  do not: "gescheiterten", "gescheiterter" and "gescheitertes" stay "gescheitert". So
+  ``scheitern`` misses "die gescheiterten Offensiven"; add ``gescheitert`` (whose own lemma is
+  "scheitern") or write ``*scheiter*``.
+- Known nouns lose their inflection ("Gegenoffensiven", "Misserfolge", "Beitritts", "Dörfer"),
+  unknown compounds keep it ("Munitionsmangels" stays as it is): use ``Munitionsmangel*``.
+- English passages are lemmatised in English ("failed" -> fail, "troops" -> troop), but many
+  words are unknown to it ("counteroffensives"): use ``counteroffensive*``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from narratives.defaults import DEFAULT_LANGUAGES
+from narratives.query.parse import QuerySyntaxError, parse_query
+from narratives.query.tokens import QueryTokens, Span, shared_analyzer, tokenize
+from narratives.query.tree import (
+    DEFAULT_NEAR_DISTANCE,
+    And,
+    Near,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    Query,
+    Term,
+)
+
+__all__ = [
+    "DEFAULT_NEAR_DISTANCE",
+    "And",
+    "Near",
+    "Node",
+    "Not",
+    "Or",
+    "Phrase",
+    "Query",
+    "QuerySyntaxError",
+    "QueryTokens",
+    "Span",
+    "Term",
+    "match_matrix",
+    "parse_query",
+    "tokenize",
+]
+
+
+def match_matrix(
+    queries: Sequence[Query | None],
+    texts: Sequence[str],
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES,
+) -> np.ndarray:
+    """Which passages each query matches: a bool array of shape (len(texts), len(queries)).
+
+    Each text is tokenised once for all queries; a ``None`` query (a narrative defined without
+    keywords) gives a column of False, a ``None`` text is read as empty.
+    """
+    analyzer = shared_analyzer(tuple(languages))
+    result = np.zeros((len(texts), len(queries)), dtype=bool)
+    active = [(column, query.root) for column, query in enumerate(queries) if query is not None]
+    if not active:
+        return result
+    for row, text in enumerate(texts):
+        tokens = tokenize(text, analyzer)
+        for column, root in active:
+            if root._test(tokens):
+                result[row, column] = True
+    return result

@@ -1,0 +1,176 @@
+"""Passages and query terms as the matcher sees them: the forms of each token position, the
+forms a term stands for (its lemmas), and the shared wildcard matchers."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+
+from narratives.vectorizer import TOKEN_OR_BREAK, TopicWordAnalyzer
+
+Span = tuple[int, int]
+"""A token index range ``(start, end)``, end exclusive, into :attr:`QueryTokens.surfaces`."""
+
+HYPHENS = str.maketrans({"‐": "-", "‑": "-"})
+"""Unicode hyphens read as "-", in queries and passages alike."""
+
+MAX_CACHE_ENTRIES = 1_000_000
+"""Entries a token or wildcard cache holds before it starts over (bounds memory)."""
+
+
+@dataclass(frozen=True)
+class QueryTokens:
+    """One passage as queries see it: the forms of each token position, indexed.
+
+    Positions count words only (sentence breaks take none); ``sentences`` numbers the sentence
+    of each position so that phrases do not run across a break. ``index`` maps each form
+    (surface, lemma, hyphen part) to its increasing positions and ``forms`` is its key set;
+    both are read-only, precomputed so that a query term costs a few dict look-ups.
+    """
+
+    text: str = field(repr=False)
+    language: str
+    languages: tuple[str, ...]
+    surfaces: tuple[str, ...]
+    lemmas: tuple[str, ...]
+    part_forms: tuple[tuple[str, ...], ...]
+    sentences: tuple[int, ...]
+    index: Mapping[str, Sequence[int]] = field(repr=False, compare=False)
+    forms: frozenset[str] = field(repr=False, compare=False)
+
+    def __len__(self) -> int:
+        return len(self.surfaces)
+
+    @cached_property
+    def offsets(self) -> tuple[tuple[int, int], ...]:
+        """The character range ``(start, end)`` of each token position in ``text``, to
+        highlight :meth:`Query.spans` in the passage."""
+        return tuple(m.span(1) for m in TOKEN_OR_BREAK.finditer(self.text) if m.group(1))
+
+
+TokenEntry = tuple[str, str, tuple[str, ...], frozenset[str]]
+"""Surface, lemma, part forms and all forms of one surface token (all lower case)."""
+
+_token_caches: weakref.WeakKeyDictionary[TopicWordAnalyzer, dict[str, dict[str, TokenEntry]]]
+_token_caches = weakref.WeakKeyDictionary()
+
+
+def token_entry(analyzer: TopicWordAnalyzer, token: str, lang: str) -> TokenEntry:
+    """The forms of a surface token in ``lang``: hyphen parts with their lemmas included."""
+    token = token.translate(HYPHENS)
+    surface = token.lower()
+    lemma = analyzer.lemma(token, lang).lower()
+    parts: list[str] = []
+    if "-" in token:
+        for part in token.split("-"):
+            for form in (part.lower(), analyzer.lemma(part, lang).lower()):
+                if form not in parts:
+                    parts.append(form)
+    return surface, lemma, tuple(parts), frozenset((surface, lemma, *parts))
+
+
+def tokenize(text: str, analyzer: TopicWordAnalyzer) -> QueryTokens:
+    """The token positions of a passage, lemmatised in the analyzer language it reads as.
+
+    Each distinct surface token is analysed once per analyzer and language (cached), so that
+    tagging a corpus costs little more than the regex scan.
+    """
+    raw = TOKEN_OR_BREAK.findall(text or "")
+    lang = analyzer.language_of(raw)
+    caches = _token_caches.get(analyzer)
+    if caches is None:
+        caches = _token_caches[analyzer] = {}
+    cache = caches.setdefault(lang, {})
+    surfaces: list[str] = []
+    lemmas: list[str] = []
+    parts: list[tuple[str, ...]] = []
+    sentences: list[int] = []
+    index: dict[str, list[int]] = {}
+    sentence = 0
+    for token in raw:
+        if not token:
+            sentence += 1
+            continue
+        entry = cache.get(token)
+        if entry is None:
+            if len(cache) >= MAX_CACHE_ENTRIES:
+                cache.clear()
+            entry = cache[token] = token_entry(analyzer, token, lang)
+        position = len(surfaces)
+        surfaces.append(entry[0])
+        lemmas.append(entry[1])
+        parts.append(entry[2])
+        sentences.append(sentence)
+        for form in entry[3]:
+            hits = index.get(form)
+            if hits is None:
+                index[form] = [position]
+            else:
+                hits.append(position)
+    return QueryTokens(
+        text=text or "",
+        language=lang,
+        languages=analyzer.languages,
+        surfaces=tuple(surfaces),
+        lemmas=tuple(lemmas),
+        part_forms=tuple(parts),
+        sentences=tuple(sentences),
+        index=index,
+        forms=frozenset(index),
+    )
+
+
+@lru_cache(maxsize=16)
+def shared_analyzer(languages: tuple[str, ...]) -> TopicWordAnalyzer:
+    """One analyzer per language tuple, so that its lemma and token caches are reused."""
+    return TopicWordAnalyzer(languages=languages)
+
+
+@lru_cache(maxsize=65_536)
+def term_forms(word: str, languages: tuple[str, ...]) -> tuple[str, ...]:
+    """The lower-cased forms a plain term stands for: itself and its lemma in each language.
+
+    Lemmatised as written (simplemma's German is case-sensitive) and cached, so that each
+    distinct term is lemmatised once however many passages it is tested on.
+    """
+    analyzer = shared_analyzer(languages)
+    forms = [word.lower()]
+    for lang in languages:
+        lemma = analyzer.lemma(word, lang).translate(HYPHENS).lower()
+        if lemma not in forms:
+            forms.append(lemma)
+    return tuple(forms)
+
+
+class _Wildcard:
+    """The passage forms a wildcard stem matches, each distinct form tested once overall."""
+
+    __slots__ = ("_matched", "_seen", "_test")
+
+    def __init__(self, test: Callable[[str], bool]) -> None:
+        self._test = test
+        self._seen: set[str] = set()
+        self._matched: set[str] = set()
+
+    def matching(self, forms: frozenset[str]) -> frozenset[str]:
+        """The members of ``forms`` that the stem matches."""
+        new = forms - self._seen
+        if new:
+            if len(self._seen) >= MAX_CACHE_ENTRIES:
+                self._seen.clear()
+                self._matched.clear()
+            self._matched.update(form for form in new if self._test(form))
+            self._seen.update(new)
+        return forms & self._matched
+
+
+@lru_cache(maxsize=4096)
+def wildcard(stem: str, leading: bool, trailing: bool) -> _Wildcard:
+    """The shared matcher of ``*stem``, ``stem*`` or ``*stem*`` (stem in lower case)."""
+    if leading and trailing:
+        return _Wildcard(lambda form: stem in form)
+    if leading:
+        return _Wildcard(lambda form: form.endswith(stem))
+    return _Wildcard(lambda form: form.startswith(stem))
