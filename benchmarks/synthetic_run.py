@@ -8,7 +8,8 @@ Topic shares drift with planted events (a narrative stepping up at a known month
 appear, peak and vanish) and differ per outlet, so every chart has something to show. Passage
 texts are German-looking sentences (300-600 characters) drawn from per-topic word lists, with
 each topic's words shifting between the first and the second half of the period, so keyword
-drift has words entering and leaving. Everything is seeded and vectorised (numpy + polars).
+drift has words entering and leaving (``benchmarks/synthetic_text.py``). Everything is seeded
+and vectorised (numpy + polars).
 
 The drift tables come from the real engine, ``narratives.analysis.drift_tables``, keyword drift
 included: it tokenises every passage in Python, and all five tables take about 35 s at 1M
@@ -25,11 +26,22 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+
+from benchmarks.synthetic_text import (
+    CATALOG_WORDS,
+    DISCOVERED_LABELS,
+    DISCOVERED_WORDS,
+    TOPIC_WORDS,
+    document_titles,
+    passage_texts,
+    sentence_pools,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODELS_DIR = ROOT / "benchmarks" / "results" / "dashboard-runs"
@@ -47,77 +59,8 @@ DOMAINS = (
 )
 FIRST_MONTH = date(2022, 2, 1)
 N_MONTHS = 36
-N_SENTENCES = 5
-POOL_SIZE = 400
 PASSAGES_PER_DOC = (5, 12)  # uniform integers in [5, 12): mean 8
 OUTLIER_SHARE = 0.03
-
-
-def _words(text: str) -> list[str]:
-    return text.split()
-
-
-# The eight catalogued narratives (narratives/data/catalog.toml), each with its words.
-CATALOG_WORDS: dict[str, list[str]] = {
-    "failed-counteroffensive": _words(
-        "Gegenoffensive Offensive Verluste Saporischschja Minenfelder "
-        "Vormarsch Angriffswelle Brigaden Leopard Robotyne"
-    ),
-    "ammunition-shortage": _words(
-        "Munition Artilleriegranaten Munitionsmangel Produktion "
-        "Rüstungsindustrie Granaten Lagerbestände Nachschub Rheinmetall Fertigung"
-    ),
-    "peace-talks-vs-military-aid": _words(
-        "Verhandlungen Frieden Waffenstillstand Diplomatie "
-        "Friedensgespräche Kompromiss Militärhilfe Vermittlung Verhandlungslösung Waffenruhe"
-    ),
-    "ukraine-nato-membership": _words(
-        "NATO-Mitgliedschaft Beitritt Gipfel Sicherheitsgarantien Bündnis "
-        "Beitrittsperspektive Allianz Mitgliedstaaten Vilnius Washington-Gipfel"
-    ),
-    "nato-party-to-war": _words(
-        "Stellvertreterkrieg Kriegspartei Westen Ausbilder Geheimdienste "
-        "Söldner Provokation Konfrontation Hegemonie Einmischung"
-    ),
-    "russia-must-not-win": _words(
-        "Sieg Freiheit Demokratie Aggression Solidarität Unterstützung "
-        "Völkerrecht Souveränität Entschlossenheit Verteidigung"
-    ),
-    "ukrainian-territorial-gains": _words(
-        "Rückeroberung Charkiw Cherson Befreiung Geländegewinne "
-        "Dörfer Durchbruch Frontlinie Isjum Kursk"
-    ),
-    "escalation-arms-deliveries": _words(
-        "Waffenlieferungen Taurus Marschflugkörper Eskalation "
-        "Reichweite Kampfpanzer Atomwaffen Kampfjets Raketen Rote-Linie"
-    ),
-}
-DISCOVERED_WORDS: list[list[str]] = [
-    _words("Gaspreise Energiekrise Gasspeicher Heizkosten Pipeline Nord-Stream LNG Strompreise"),
-    _words("Sanktionen Sanktionspaket Oligarchen Exportverbot Vermögen Embargo Ölpreisdeckel"),
-    _words("Geflüchtete Kommunen Unterbringung Aufnahme Integration Bürgergeld Sprachkurse"),
-    _words("Getreide Getreideabkommen Odessa Weizen Exporte Häfen Frachter"),
-    _words("Atomkraftwerk IAEA Reaktor Inspektoren Strahlung Kühlwasser Energodar"),
-    _words("Inflation Preise Zinsen Rezession Konjunktur EZB Mittelstand"),
-    _words("Wahlkampf Trump Republikaner Kongress Hilfspaket Repräsentantenhaus Senat"),
-    _words("Krim Krimbrücke Sewastopol Schwarzmeerflotte Drohnen Kertsch Seedrohnen"),
-    _words("Wagner Prigoschin Meuterei Söldnergruppe Aufstand Rostow Lukaschenko"),
-    _words("Kriegsverbrechen Butscha Ermittlungen Strafgerichtshof Haftbefehl Zeugen Beweise"),
-    _words("Mobilisierung Einberufung Wehrpflicht Rekruten Reservisten Musterung Ausreise"),
-    _words("Desinformation Propaganda Cyberangriffe Telegram Plattformen Falschmeldungen Bots"),
-]
-GENERAL_WORDS = _words(
-    "die der das und nicht mit für auf von dass auch wird hat ist sich nach bei aus eine noch "
-    "nur wie über gegen schon immer mehr Regierung Bundesregierung Kanzler Minister Woche Jahr "
-    "Lage Bericht Experten Berlin Moskau Kiew Washington Brüssel Politik Frage Entscheidung "
-    "Öffentlichkeit Debatte Kritik Zeitung Analyse Situation Entwicklung Ukraine Russland Krieg "
-    "Präsident Selenskyj Putin Scholz Militär Armee Soldaten Bevölkerung Menschen Land Staaten "
-    "Europa Partner Region Zukunft Monate Tage Zeit Ziel Plan Beobachter Sprecher Parlament "
-    "Bundestag Opposition Koalition Verantwortung Folgen Sicherheit Interessen Signal deutlich "
-    "wichtig schwierig neue große weitere offenbar jedoch allerdings bisher heute gestern "
-    "fordert warnt erwartet kritisiert bestätigt verlangt diskutiert"
-)
-DISCOVERED_LABELS = [", ".join(words[:3]) for words in DISCOVERED_WORDS]
 
 
 def _month(year: int, month: int) -> int:
@@ -202,47 +145,36 @@ def _sample(cumulative: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.minimum((cumulative < u).sum(axis=1), cumulative.shape[1] - 1)
 
 
-def _halves(words: list[str]) -> tuple[list[str], list[str]]:
-    """A topic's words before and after the middle of the period: two leave, two enter."""
-    return words[:-2], words[:3] + words[5:]
+@dataclass(frozen=True)
+class _Layout:
+    """Where the documents sit (outlet, month, date) and how many passages each one has."""
+
+    outlet: np.ndarray
+    month: np.ndarray
+    ordinal: np.ndarray
+    per_doc: np.ndarray
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.per_doc)
+
+    @property
+    def doc_of_passage(self) -> np.ndarray:
+        return np.repeat(np.arange(self.n_docs), self.per_doc)
+
+    @property
+    def position(self) -> np.ndarray:
+        """Each passage's position in its document."""
+        starts = np.cumsum(self.per_doc) - self.per_doc
+        return np.arange(int(self.per_doc.sum())) - np.repeat(starts, self.per_doc)
+
+    @property
+    def doc_ids(self) -> pl.Series:
+        return "syn-" + pl.Series("doc_id", np.arange(self.n_docs)).cast(pl.String).str.zfill(7)
 
 
-def _sentence_pools(rng: np.random.Generator) -> tuple[pl.Series, list[list[list[str]]]]:
-    """Sentences per (topic, half) and a general pool, and each topic's words per half.
-
-    Pool ``2 * topic + half`` holds ``POOL_SIZE`` sentences of that topic; the last pool is
-    general prose (what outlier passages and every passage's filler are made of). A topic's
-    first half uses its words but the last two, the second half its words but the fourth and
-    fifth (the first three, which name a discovered topic, stay throughout).
-    """
-    topic_words = [*CATALOG_WORDS.values(), *DISCOVERED_WORDS]
-    halves = [_halves(words) for words in topic_words]
-    general = np.asarray(GENERAL_WORDS)
-    sentences: list[str] = []
-    for words in [w for pair in halves for w in pair] + [[]]:
-        vocab = np.asarray(words or GENERAL_WORDS)
-        lengths = rng.integers(6, 16, POOL_SIZE)
-        for length in lengths:
-            from_topic = rng.random(length) < (0.4 if words else 0.0)
-            tokens = np.where(
-                from_topic, rng.choice(vocab, length), rng.choice(general, length)
-            ).tolist()
-            tokens[0] = tokens[0][:1].upper() + tokens[0][1:]
-            sentences.append(" ".join(tokens) + ".")
-    return pl.Series("sentence", sentences), halves
-
-
-def make_tables(n_passages: int, seed: int = 0) -> dict[str, pl.DataFrame]:
-    """Documents, passages, topics and assignments of a synthetic run (no drift tables)."""
-    from narratives.catalog import load_catalog
-    from narratives.schemas import ASSIGNMENTS, DOCUMENTS, PASSAGES, TOPICS, conform
-
-    rng = np.random.default_rng(seed)
-    catalog = load_catalog()
-    catalog_ids = [nid for nid in catalog.ids if nid in CATALOG_WORDS]
-    n_topics = len(catalog_ids) + len(DISCOVERED_WORDS)
-
-    # Documents: outlet, month, day; then passages per document until n_passages is reached.
+def _draw_layout(n_passages: int, rng: np.random.Generator) -> _Layout:
+    """Documents (outlet, month, day) and passages per document until n_passages is reached."""
     n_docs = n_passages // PASSAGES_PER_DOC[0] + 1  # enough documents in any draw
     per_doc = rng.integers(*PASSAGES_PER_DOC, n_docs)
     ends = np.cumsum(per_doc)
@@ -264,92 +196,121 @@ def make_tables(n_passages: int, seed: int = 0) -> dict[str, pl.DataFrame]:
     )
     days_in_month = np.diff(first_day)
     ordinal = first_day[month] + (rng.random(n_docs) * days_in_month[month]).astype(np.int64)
-    epoch = date(1970, 1, 1).toordinal()
+    return _Layout(outlet=outlet, month=month, ordinal=ordinal, per_doc=per_doc)
 
-    # Topics: a document has a main topic; each passage keeps it or draws another one.
+
+def _draw_topics(
+    catalog_ids: list[str], layout: _Layout, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each document's main topic and each passage's topic (-1 = outlier).
+
+    A passage keeps its document's main topic or draws another one.
+    """
     cumulative = np.cumsum(_topic_probabilities(catalog_ids, rng), axis=2)
-    main_topic = _sample(cumulative[outlet, month], rng)
-    doc_of_passage = np.repeat(np.arange(n_docs), per_doc)
-    position = np.arange(n_passages) - np.repeat(np.cumsum(per_doc) - per_doc, per_doc)
-    other = _sample(cumulative[outlet[doc_of_passage], month[doc_of_passage]], rng)
+    main_topic = _sample(cumulative[layout.outlet, layout.month], rng)
+    doc_of_passage = layout.doc_of_passage
+    n_passages = len(doc_of_passage)
+    other = _sample(cumulative[layout.outlet[doc_of_passage], layout.month[doc_of_passage]], rng)
     topic = np.where(rng.random(n_passages) < 0.55, main_topic[doc_of_passage], other)
     topic = np.where(rng.random(n_passages) < OUTLIER_SHARE, -1, topic)
+    return main_topic, topic
 
-    # Texts: 4 sentences of the passage's topic (in its half of the period) and one general one.
-    pool, halves = _sentence_pools(rng)
+
+def _passages_table(
+    layout: _Layout, topic: np.ndarray, n_topics: int, rng: np.random.Generator
+) -> pl.DataFrame:
+    """Passages whose sentences come from their topic in its half of the period."""
+    from narratives.schemas import PASSAGES, conform
+
+    pool = sentence_pools(rng)
     general_pool = 2 * n_topics
-    half = (month[doc_of_passage] >= N_MONTHS // 2).astype(np.int64)
+    doc_of_passage = layout.doc_of_passage
+    half = (layout.month[doc_of_passage] >= N_MONTHS // 2).astype(np.int64)
     topic_pool = np.where(topic < 0, general_pool, 2 * topic + half)
-    columns = []
-    for slot in range(N_SENTENCES):
-        which = topic_pool if slot < N_SENTENCES - 1 else np.full(n_passages, general_pool)
-        index = which * POOL_SIZE + rng.integers(0, POOL_SIZE, n_passages)
-        columns.append(pool.gather(index).alias(f"s{slot}"))
-    shuffle = rng.permutation(N_SENTENCES)  # the general sentence is not always last
-    doc_ids = pl.Series("doc_id", np.arange(n_docs)).cast(pl.String).str.zfill(7)
-    doc_ids = "syn-" + doc_ids
-    passage_doc = doc_ids.gather(doc_of_passage)
+    text = passage_texts(topic_pool, general_pool, pool, rng)
+    passage_doc = layout.doc_ids.gather(doc_of_passage)
+    position = layout.position
     passages = pl.DataFrame(
         {
             "passage_id": passage_doc + "#" + pl.Series(position).cast(pl.String),
             "doc_id": passage_doc,
             "position": pl.Series(position, dtype=pl.UInt32),
-            "text": pl.DataFrame([columns[i] for i in shuffle])
-            .select(pl.concat_str(pl.all(), separator=" "))
-            .to_series(),
+            "text": text,
         }
     )
-    passages = conform(passages, PASSAGES)
+    return conform(passages, PASSAGES)
 
-    # Document rows: text = passages joined, title from the main topic's words, url.
-    titles_words = [[*words[0], *words[1]] for words in halves]
-    title_index = rng.integers(0, 10_000, n_docs)
-    title_vocab = pl.Series([w for words in titles_words for w in words])
-    offsets = np.cumsum([0] + [len(w) for w in titles_words])[:-1]
-    lengths = np.array([len(w) for w in titles_words])
-    kw1 = title_vocab.gather(offsets[main_topic] + title_index % lengths[main_topic])
-    kw2 = title_vocab.gather(offsets[main_topic] + (title_index // 7) % lengths[main_topic])
-    general = pl.Series(GENERAL_WORDS[24:])
-    g1 = general.gather(rng.integers(0, general.len(), n_docs))
+
+def _documents_table(
+    layout: _Layout, passages: pl.DataFrame, main_topic: np.ndarray, rng: np.random.Generator
+) -> pl.DataFrame:
+    """Document rows: text = passages joined, title from the main topic's words, url."""
+    from narratives.schemas import DOCUMENTS, conform
+
+    doc_ids = layout.doc_ids
+    epoch = date(1970, 1, 1).toordinal()
+    title = document_titles(main_topic, rng)
     texts = passages.group_by("doc_id", maintain_order=True).agg(pl.col("text").str.join("\n\n"))
+    url = "https://" + pl.Series(DOMAINS).gather(layout.outlet) + "/ukraine/" + doc_ids + ".html"
     documents = pl.DataFrame(
         {
             "doc_id": doc_ids,
-            "date": pl.Series(ordinal - epoch).cast(pl.Int32).cast(pl.Date),
-            "source": pl.Series(OUTLETS).gather(outlet),
-            "title": kw1 + ": " + g1 + " und " + kw2,
-            "url": "https://" + pl.Series(DOMAINS).gather(outlet) + "/ukraine/" + doc_ids + ".html",
-            "lang": pl.repeat("de", n_docs, eager=True),
+            "date": pl.Series(layout.ordinal - epoch).cast(pl.Int32).cast(pl.Date),
+            "source": pl.Series(OUTLETS).gather(layout.outlet),
+            "title": title,
+            "url": url,
+            "lang": pl.repeat("de", layout.n_docs, eager=True),
         }
     ).join(texts, on="doc_id", how="left")
-    documents = conform(documents, DOCUMENTS)
+    return conform(documents, DOCUMENTS)
 
-    # Topic ids as BERTopic numbers them: by size, largest first; -1 for outliers.
+
+def _topic_numbering(topic: np.ndarray, n_topics: int) -> tuple[np.ndarray, np.ndarray]:
+    """Topic sizes and the new id of each topic: by size, largest first, as BERTopic numbers."""
     sizes = np.bincount(topic[topic >= 0], minlength=n_topics)
     order = np.argsort(-sizes, kind="stable")
     new_id = np.empty(n_topics, dtype=np.int32)
     new_id[order] = np.arange(n_topics, dtype=np.int32)
+    return sizes, new_id
+
+
+def _assignments_table(
+    passages: pl.DataFrame, topic: np.ndarray, new_id: np.ndarray, rng: np.random.Generator
+) -> pl.DataFrame:
+    """Each passage's topic id (-1 for outliers) and a probability."""
+    from narratives.schemas import ASSIGNMENTS, conform
+
     topic_id = np.where(topic < 0, -1, new_id[np.maximum(topic, 0)]).astype(np.int32)
-    probability = np.where(topic < 0, 0.0, rng.beta(6, 2, n_passages)).astype(np.float32)
-    assignments = conform(
-        pl.DataFrame(
-            {
-                "passage_id": passages["passage_id"],
-                "doc_id": passages["doc_id"],
-                "topic_id": topic_id,
-                "probability": probability,
-            }
-        ),
-        ASSIGNMENTS,
+    probability = np.where(topic < 0, 0.0, rng.beta(6, 2, len(topic))).astype(np.float32)
+    assignments = pl.DataFrame(
+        {
+            "passage_id": passages["passage_id"],
+            "doc_id": passages["doc_id"],
+            "topic_id": topic_id,
+            "probability": probability,
+        }
     )
-    rows = []
+    return conform(assignments, ASSIGNMENTS)
+
+
+def _topics_table(
+    assignments: pl.DataFrame,
+    sizes: np.ndarray,
+    new_id: np.ndarray,
+    labels: list[str],
+    catalog_ids: list[str],
+) -> pl.DataFrame:
+    """One row per topic that has passages (outliers first), with its first 3 passages."""
+    from narratives.schemas import TOPICS, conform
+
     representatives = (
         assignments.group_by("topic_id", maintain_order=True)
         .agg(pl.col("passage_id").head(3))
         .to_dict(as_series=False)
     )
     reps = dict(zip(representatives["topic_id"], representatives["passage_id"], strict=True))
-    n_outliers = int((topic < 0).sum())
+    rows = []
+    n_outliers = int((assignments["topic_id"] < 0).sum())
     if n_outliers:
         rows.append(
             {
@@ -361,9 +322,7 @@ def make_tables(n_passages: int, seed: int = 0) -> dict[str, pl.DataFrame]:
                 "representative_passage_ids": reps.get(-1, []),
             }
         )
-    labels = [catalog.get(nid).label_de for nid in catalog_ids] + DISCOVERED_LABELS
-    keywords = [*CATALOG_WORDS.values(), *DISCOVERED_WORDS]
-    for old in order:
+    for old in np.argsort(new_id):  # old topic numbers, largest topic first
         if sizes[old] == 0:
             continue
         rows.append(
@@ -371,16 +330,33 @@ def make_tables(n_passages: int, seed: int = 0) -> dict[str, pl.DataFrame]:
                 "topic_id": int(new_id[old]),
                 "label": labels[old],
                 "narrative_id": catalog_ids[old] if old < len(catalog_ids) else None,
-                "keywords": keywords[old][:10],
+                "keywords": TOPIC_WORDS[old][:10],
                 "size": int(sizes[old]),
                 "representative_passage_ids": reps.get(int(new_id[old]), []),
             }
         )
-    topics = conform(pl.DataFrame(rows, schema=TOPICS), TOPICS).sort("topic_id")
+    return conform(pl.DataFrame(rows, schema=TOPICS), TOPICS).sort("topic_id")
+
+
+def make_tables(n_passages: int, seed: int = 0) -> dict[str, pl.DataFrame]:
+    """Documents, passages, topics and assignments of a synthetic run (no drift tables)."""
+    from narratives.catalog import load_catalog
+
+    rng = np.random.default_rng(seed)
+    catalog = load_catalog()
+    catalog_ids = [nid for nid in catalog.ids if nid in CATALOG_WORDS]
+    n_topics = len(catalog_ids) + len(DISCOVERED_WORDS)
+    layout = _draw_layout(n_passages, rng)
+    main_topic, topic = _draw_topics(catalog_ids, layout, rng)
+    passages = _passages_table(layout, topic, n_topics, rng)
+    documents = _documents_table(layout, passages, main_topic, rng)
+    sizes, new_id = _topic_numbering(topic, n_topics)
+    assignments = _assignments_table(passages, topic, new_id, rng)
+    labels = [catalog.get(nid).label_de for nid in catalog_ids] + DISCOVERED_LABELS
     return {
         "documents": documents,
         "passages": passages,
-        "topics": topics,
+        "topics": _topics_table(assignments, sizes, new_id, labels, catalog_ids),
         "assignments": assignments,
     }
 

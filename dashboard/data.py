@@ -1,15 +1,14 @@
-"""What the dashboard shows, as polars queries on a run's tables: no Streamlit here.
+"""What the dashboard's charts show, as polars queries on a run's tables: no Streamlit here.
 
 Every function takes a loaded :class:`narratives.runs.Run` and returns a small polars frame (or a
-plain dict), so the pages stay thin and these queries are tested without a browser. Only the
-tables a view needs are read, and the large ones (passages, documents with their text) only when
-a page asks for articles.
+plain dict), so the pages stay thin and these queries are tested without a browser: the run card,
+topic names, periods, shares, events, outlet cells and the counts the comparisons test. Only the
+tables a view needs are read; the queries behind articles and passages are in ``articles.py``.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -23,11 +22,33 @@ from narratives.drift import (
     HEADLINE_STATUSES,
     headline_changes,
     is_headline,
-    period_start,
 )
-from narratives.export import document_topics, summarize_mix
+from narratives.export import document_topics
 from narratives.runs import Run, RunSummary
 from narratives.schemas import OUTLIER_TOPIC
+
+__all__ = [
+    "OUTLIERS_LABEL",
+    "QUALITY_FIGURES",
+    "UNITS",
+    "RunCard",
+    "default_topics",
+    "document_mix",
+    "events",
+    "outlet_cells",
+    "outlet_periods",
+    "outlet_series",
+    "overall_shares",
+    "period_counts",
+    "periods",
+    "run_card",
+    "run_counts",
+    "run_key",
+    "shares",
+    "topic_changes",
+    "topic_names",
+    "view_sources",
+]
 
 UNITS = {"documents": "prevalence", "passages": "passage_prevalence"}
 OUTLIERS_LABEL = "Outliers (no topic)"
@@ -257,74 +278,6 @@ def document_mix(run: Run) -> pl.DataFrame:
     )
 
 
-def articles(
-    run: Run,
-    *,
-    topic_id: int | None = None,
-    period: date | None = None,
-    source: str = ALL_SOURCES,
-    limit: int | None = 200,
-) -> pl.DataFrame:
-    """The articles behind a point of a chart: documents carrying a topic in a period and outlet,
-    the most devoted first (largest share of their passages in the topic)."""
-    docs = run.table("documents", columns=["doc_id", "date", "source", "title", "url"])
-    mix = document_mix(run)
-    if topic_id is not None:
-        mix = mix.filter(pl.col("topic_id") == topic_id)
-    frame = docs.join(mix.select("doc_id", "share", "n_passages"), on="doc_id")
-    if source != ALL_SOURCES:
-        frame = frame.filter(pl.col("source") == source)
-    if period is not None:
-        frame = frame.filter(_period_expr(run) == period)
-    ordered = frame.sort(["share", "date"], descending=[True, True], nulls_last=True)
-    return ordered if limit is None else ordered.head(limit)
-
-
-def _period_expr(run: Run) -> pl.Expr:
-    return period_start(run.record.drift.period if run.record.drift else "month")
-
-
-def representative_passages(run: Run, topic_id: int) -> pl.DataFrame:
-    """A topic's representative passages with the article each comes from."""
-    topics = run.table("topics").filter(pl.col("topic_id") == topic_id)
-    if topics.is_empty():
-        return pl.DataFrame()
-    ids = topics["representative_passage_ids"][0].to_list()
-    passages = run.scan("passages").filter(pl.col("passage_id").is_in(ids)).collect()
-    docs = run.table("documents", columns=["doc_id", "date", "source", "title", "url"])
-    order = pl.DataFrame({"passage_id": ids}).with_row_index("rank")
-    return (
-        order.join(passages, on="passage_id")
-        .join(docs, on="doc_id", how="left")
-        .sort("rank")
-        .select("passage_id", "text", "title", "date", "source", "url", "doc_id")
-    )
-
-
-def keyword_history(run: Run, topic_id: int) -> pl.DataFrame:
-    """A topic's keywords per period with the words that entered and left."""
-    if not run.has_table("keyword_drift"):
-        return pl.DataFrame()
-    return run.table("keyword_drift").filter(pl.col("topic_id") == topic_id).sort("period")
-
-
-def keyword_presence(run: Run, topic_id: int, top: int = 15) -> pl.DataFrame:
-    """Rank of a topic's most frequent keywords in each period (absent rows where a keyword was
-    not among that period's keywords), for a heatmap."""
-    history = keyword_history(run, topic_id)
-    if history.is_empty():
-        return pl.DataFrame(schema={"period": pl.Date, "keyword": pl.String, "rank": pl.Int64})
-    long = history.select("period", "keywords").explode("keywords").drop_nulls("keywords")
-    long = long.with_columns(pl.int_range(1, pl.len() + 1).over("period").alias("rank"))
-    common = (
-        long.group_by("keywords")
-        .agg(pl.len().alias("periods"), pl.col("rank").mean().alias("mean_rank"))
-        .sort(["periods", "mean_rank", "keywords"], descending=[True, False, False])
-        .head(top)["keywords"]
-    )
-    return long.filter(pl.col("keywords").is_in(common.implode())).rename({"keywords": "keyword"})
-
-
 def outlet_series(run: Run, topic_id: int) -> pl.DataFrame:
     """One topic's share of documents per period in every outlet view ("*" = all outlets)."""
     if not run.has_table("prevalence"):
@@ -402,85 +355,6 @@ def run_counts(run: Run) -> pl.DataFrame:
         pl.col("n").alias("k"),
         pl.col("n_docs").alias("n"),
     )
-
-
-def document_summary(run: Run) -> pl.DataFrame:
-    """Per document, its main narrative and its mix as text ("Munitionsmangel 60%; ..."), by the
-    dashboard's topic names; computed once per run so a search only joins it."""
-
-    def compute(r: Run) -> pl.DataFrame:
-        names = topic_names(r).select("topic_id", "name")
-        return summarize_mix(document_mix(r), names).select(
-            "doc_id",
-            pl.col("main_topic").alias("main narrative"),
-            pl.col("narrative_mix").alias("narrative mix"),
-        )
-
-    return run.derived("document_summary", compute)
-
-
-def search_documents(
-    run: Run,
-    *,
-    text: str = "",
-    start: date | None = None,
-    end: date | None = None,
-    sources: list[str] | None = None,
-    topic_ids: list[int] | None = None,
-) -> pl.DataFrame:
-    """Articles matching a case-insensitive text search and filters, with their main narrative."""
-    docs = run.table("documents")
-    condition = pl.lit(True)
-    if text.strip():
-        pattern = "(?i)" + re.escape(text.strip())
-        condition &= pl.col("text").str.contains(pattern) | pl.col("title").fill_null(
-            ""
-        ).str.contains(pattern)
-    if start is not None:
-        condition &= pl.col("date") >= start
-    if end is not None:
-        condition &= pl.col("date") <= end
-    if sources:
-        condition &= pl.col("source").is_in(sources)
-    found = docs.filter(condition)
-    if topic_ids:
-        carrying = document_mix(run).filter(pl.col("topic_id").is_in(topic_ids))["doc_id"]
-        found = found.filter(pl.col("doc_id").is_in(carrying.unique().implode()))
-    return (
-        found.join(document_summary(run), on="doc_id", how="left")
-        .with_columns(pl.col("text").str.slice(0, 240).alias("excerpt"))
-        .select(
-            "date",
-            "source",
-            "title",
-            "main narrative",
-            "narrative mix",
-            "url",
-            "excerpt",
-            "doc_id",
-        )
-        .sort("date", descending=True, nulls_last=True)
-    )
-
-
-def document_detail(run: Run, doc_id: str) -> tuple[dict, pl.DataFrame, pl.DataFrame]:
-    """One article: its fields, its narrative mix and its passages with their topics."""
-    doc = run.scan("documents").filter(pl.col("doc_id") == doc_id).collect()
-    names = topic_names(run).select("topic_id", "name", "order")
-    mix = document_mix(run).filter(pl.col("doc_id") == doc_id).join(names, on="topic_id")
-    passages = (
-        run.scan("passages")
-        .filter(pl.col("doc_id") == doc_id)
-        .collect()
-        .join(
-            run.table("assignments").select("passage_id", "topic_id", "probability"),
-            on="passage_id",
-        )
-        .join(names, on="topic_id", how="left")
-        .sort("position")
-        .select("position", "name", "probability", "text")
-    )
-    return (doc.row(0, named=True) if doc.height else {}), mix.sort("order"), passages
 
 
 def run_key(path: Path) -> tuple[str, int]:

@@ -4,9 +4,10 @@ Caching, in two layers:
 - ``st.cache_resource`` keeps each opened run (its tables, read once from Parquet) in the server
   process, shared by every session and never copied. The key is the run's path and the time its
   run.json last changed, so retraining or re-drifting a run is picked up on the next rerun.
-- ``st.cache_data`` keeps the result of every query of ``narratives_dashboard.data`` by its
-  arguments (outlet, periods, topics, search text...), so going back to a filter setting is a
-  dictionary lookup, and a new setting computes only the small frame that view needs.
+- ``st.cache_data`` keeps the result of every query of ``narratives_dashboard.data`` and
+  ``narratives_dashboard.articles`` by its arguments (outlet, periods, topics, search text...),
+  so going back to a filter setting is a dictionary lookup, and a new setting computes only the
+  small frame that view needs.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
-from narratives_dashboard import data
+from narratives_dashboard import articles, data
 
 from narratives.export import encode_table
 from narratives.runs import Run, default_models_dir, load_run
@@ -30,6 +31,8 @@ from narratives.runs import Run, default_models_dir, load_run
 RUN_KEY = "run_key"
 FOCUS_TOPIC = "focus_topic"
 FOCUS_PERIOD = "focus_period"
+QUERY_MODULES = (data, articles)
+"""Where :func:`query` finds its functions: the public names (``__all__``) of these modules."""
 
 
 def app_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -59,15 +62,23 @@ def run() -> Run:
     return open_run(*current_key())
 
 
+def query_function(name: str) -> Callable[..., Any]:
+    """The query called ``name`` in data.py or articles.py."""
+    for module in QUERY_MODULES:
+        if name in module.__all__:
+            return getattr(module, name)
+    raise AttributeError(f"no dashboard query named {name!r}")
+
+
 @st.cache_data(max_entries=1024, show_spinner=False)
 def _query(key: tuple[str, int], name: str, kwargs: tuple[tuple[str, Any], ...]) -> Any:
     arguments = {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs}
-    return getattr(data, name)(open_run(*key), **arguments)
+    return query_function(name)(open_run(*key), **arguments)
 
 
 def query(name: str, **kwargs: Any) -> Any:
-    """``narratives_dashboard.data.<name>(run, **kwargs)`` on the open run, cached by its
-    arguments."""
+    """``<name>(run, **kwargs)`` of ``narratives_dashboard.data`` or ``.articles`` on the open
+    run, cached by its arguments."""
     return query_run(current_key(), name, **kwargs)
 
 

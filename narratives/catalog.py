@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import numpy as np
-
 from narratives.errors import InputError, read_toml
 
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -51,18 +49,6 @@ class Catalog:
             if narrative.id == narrative_id:
                 return narrative
         raise KeyError(narrative_id)
-
-    def centroids(self, encode) -> np.ndarray:
-        """Unit-length centroid of each narrative's texts, embedded with ``encode``."""
-        texts = [t for n in self.narratives for t in n.texts()]
-        vectors = np.asarray(encode(texts), dtype=np.float32)
-        rows, start = [], 0
-        for narrative in self.narratives:
-            count = len(narrative.texts())
-            mean = vectors[start : start + count].mean(axis=0)
-            rows.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
-            start += count
-        return np.stack(rows).astype(np.float32)
 
 
 def default_catalog_path() -> Path:

@@ -122,44 +122,84 @@ def evaluate_run(
         "coherence_top_n": top_n,
         "topic_diversity": topic_diversity(real["terms"].to_list()),
     }
-    seeds = _stability_seeds(config.seed, stability_seeds)
     start = time.perf_counter()
-    if seeds:
-        refits = refit_assignments(run, seeds, config, log=say)
-        record["stability"] = {
-            "seeds": [config.seed, *seeds],
-            "unit": "passage",
-            **stability([assignments["topic_id"].to_numpy(), *refits]),
-        }
-    else:
-        record["stability"] = None
+    record["stability"] = _stability_record(
+        run, assignments, config, _stability_seeds(config.seed, stability_seeds), say
+    )
     timings["stability"] = round(time.perf_counter() - start, 3)
     start = time.perf_counter()
-    label_table = pl.DataFrame(schema=PRF_SCHEMA)
-    if gold is None:
-        record["labels"] = None
-    else:
-        say(f"gold labels: {source}, column '{label_column}'")
-        try:
-            agreement, label_table = label_agreement(
-                assignments.select("passage_id", "doc_id", "topic_id"),
-                topics,
-                gold,
-                mapping,
-                run.record.catalog.ids,
-            )
-        except InputError as exc:
-            if exc.field != "doc_id":
-                raise
-            path = Path(str(labels)) if isinstance(labels, (str, Path)) else None
-            raise InputError(exc.reason, path=path, field=id_column) from exc
-        record["labels"] = {"source": source, "column": label_column, **agreement}
+    record["labels"], label_table = _labels_record(
+        run,
+        assignments,
+        topics,
+        gold,
+        source,
+        labels=labels,
+        label_column=label_column,
+        id_column=id_column,
+        mapping=mapping,
+        say=say,
+    )
     timings["labels"] = round(time.perf_counter() - start, 3)
     record["timings"] = timings
     return Evaluation(
         record=record,
         tables={"evaluation_topics": topic_table, "evaluation_labels": label_table},
     )
+
+
+def _stability_record(
+    run: Run,
+    assignments: pl.DataFrame,
+    config: TrainConfig,
+    seeds: list[int],
+    say: Callable[[str], None],
+) -> dict[str, Any] | None:
+    """Agreement of the run's passage topics with refits on other seeds (None without seeds)."""
+    if not seeds:
+        return None
+    refits = refit_assignments(run, seeds, config, log=say)
+    return {
+        "seeds": [config.seed, *seeds],
+        "unit": "passage",
+        **stability([assignments["topic_id"].to_numpy(), *refits]),
+    }
+
+
+def _labels_record(
+    run: Run,
+    assignments: pl.DataFrame,
+    topics: pl.DataFrame,
+    gold: pl.DataFrame | None,
+    source: str | None,
+    *,
+    labels: str | Path | pl.DataFrame | None,
+    label_column: str,
+    id_column: str,
+    mapping: Mapping[str, str] | None,
+    say: Callable[[str], None],
+) -> tuple[dict[str, Any] | None, pl.DataFrame]:
+    """Agreement with the gold labels and P/R/F1 per label (None and an empty table without).
+
+    An id that matches no document is reported against the labels file and its id column.
+    """
+    if gold is None:
+        return None, pl.DataFrame(schema=PRF_SCHEMA)
+    say(f"gold labels: {source}, column '{label_column}'")
+    try:
+        agreement, label_table = label_agreement(
+            assignments.select("passage_id", "doc_id", "topic_id"),
+            topics,
+            gold,
+            mapping,
+            run.record.catalog.ids,
+        )
+    except InputError as exc:
+        if exc.field != "doc_id":
+            raise
+        path = Path(str(labels)) if isinstance(labels, (str, Path)) else None
+        raise InputError(exc.reason, path=path, field=id_column) from exc
+    return {"source": source, "column": label_column, **agreement}, label_table
 
 
 def _mean(values: pl.Series) -> float | None:

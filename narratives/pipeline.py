@@ -14,14 +14,22 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from narratives import __version__
-from narratives.catalog import load_catalog
+from narratives.catalog import Catalog, load_catalog
 from narratives.config import TrainConfig
-from narratives.corpus import ColumnMap, load_corpus
-from narratives.drift import drift_tables
-from narratives.embed import EmbedStats, embed, get_embedder, open_cache, save_fitted_embedder
+from narratives.corpus import ColumnMap, LoadReport, load_corpus
+from narratives.drift import DriftResult, drift_tables
+from narratives.embed import (
+    Embedder,
+    EmbedStats,
+    embed,
+    get_embedder,
+    open_cache,
+    save_fitted_embedder,
+)
 from narratives.model import NarrativeModel
 from narratives.record import (
     CatalogInfo,
@@ -64,6 +72,121 @@ def corpus_fingerprint(documents: pl.DataFrame) -> str:
     return digest.hexdigest()[:16]
 
 
+def _embed_passages(
+    passages: pl.DataFrame,
+    embedder: Embedder,
+    config: TrainConfig,
+    timings: dict[str, float],
+    *,
+    progress: bool,
+    say: Callable[[str], None],
+) -> tuple[np.ndarray, EmbedStats]:
+    """The passages' embeddings (fitting a corpus-fitted embedder first) and the cache figures."""
+    stats = EmbedStats()
+    with _stage(timings, "embed"):
+        texts = passages["text"].to_list()
+        if embedder.fitted_on_corpus:
+            embedder.fit(texts)
+        embeddings = embed(
+            texts,
+            embedder,
+            cache=open_cache(config.cache, config.cache_dir),
+            batch_size=config.batch_size,
+            progress=progress,
+            stats=stats,
+        )
+    say(
+        f"embeddings: {stats.n_encoded} encoded, {stats.n_cached} from cache "
+        f"({embedder.name}, {embeddings.shape[1]}-d)"
+    )
+    return embeddings, stats
+
+
+def _drift_stage(
+    documents: pl.DataFrame,
+    passages: pl.DataFrame,
+    model: NarrativeModel,
+    config: TrainConfig,
+    timings: dict[str, float],
+    *,
+    say: Callable[[str], None],
+) -> DriftResult:
+    """The drift tables of the fitted model's assignments (timed)."""
+    with _stage(timings, "drift"):
+        drift = drift_tables(
+            documents,
+            passages,
+            model.assignments_,
+            config.drift,
+            languages=config.languages,
+        )
+    say(
+        f"drift: {drift.period} periods; {drift.n_undated_documents} documents without a date "
+        "are left out of the drift tables"
+    )
+    return drift
+
+
+def _run_record(
+    *,
+    config: TrainConfig,
+    corpus: Path,
+    documents: pl.DataFrame,
+    report: LoadReport,
+    catalog: Catalog,
+    embedder: Embedder,
+    embeddings: np.ndarray,
+    model: NarrativeModel,
+    stats: EmbedStats,
+    metrics: RunMetrics,
+    drift: DriftResult,
+    timings: dict[str, float],
+) -> RunRecord:
+    """What run.json says about a training: its inputs, settings, figures and timings."""
+    return RunRecord(
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        package_version=__version__,
+        config=config,
+        corpus=CorpusInfo(
+            path=str(corpus.resolve()),
+            fingerprint=corpus_fingerprint(documents),
+            report=LoadSummary.of(report),
+        ),
+        embedder=EmbedderInfo(name=embedder.name, id=embedder.id, dim=int(embeddings.shape[1])),
+        catalog=CatalogInfo(path=str(catalog.path), ids=tuple(catalog.ids)),
+        model=asdict(model.params_),
+        embedding_cache=asdict(stats),
+        metrics=metrics,
+        drift=drift.info(),
+        timings=timings,
+    )
+
+
+def _write_trained_run(
+    models_dir: Path,
+    name: str,
+    tables: dict[str, pl.DataFrame],
+    record: RunRecord,
+    model: NarrativeModel,
+    embedder: Embedder,
+    catalog: Catalog,
+    *,
+    overwrite: bool,
+    timings: dict[str, float],
+) -> Path:
+    """Write the run's tables, record, model, fitted embedder and catalog copy (timed)."""
+
+    def write_model(directory: Path) -> None:
+        model.save(directory)
+        save_fitted_embedder(embedder, directory / "embedder.pkl")
+        (directory / "catalog.toml").write_bytes(Path(catalog.path).read_bytes())
+
+    start = time.perf_counter()
+    run_path = write_run(models_dir, name, tables, record, write_model, overwrite=overwrite)
+    timings["write"] = round(time.perf_counter() - start, 3)
+    return run_path
+
+
 def train(
     corpus: str | Path,
     config: TrainConfig | None = None,
@@ -90,82 +213,49 @@ def train(
     say(f"passages: {passages.height} from {documents.height} documents")
 
     embedder = get_embedder(config.embedder, seed=config.seed)
-    stats = EmbedStats()
-    with _stage(timings, "embed"):
-        texts = passages["text"].to_list()
-        if embedder.fitted_on_corpus:
-            embedder.fit(texts)
-        embeddings = embed(
-            texts,
-            embedder,
-            cache=open_cache(config.cache, config.cache_dir),
-            batch_size=config.batch_size,
-            progress=progress,
-            stats=stats,
-        )
-    say(
-        f"embeddings: {stats.n_encoded} encoded, {stats.n_cached} from cache "
-        f"({embedder.name}, {embeddings.shape[1]}-d)"
+    embeddings, stats = _embed_passages(
+        passages, embedder, config, timings, progress=progress, say=say
     )
 
     with _stage(timings, "fit"):
         model = NarrativeModel.from_config(config, embedder, catalog, log=say)
         model.fit(passages, embeddings)
 
-    with _stage(timings, "drift"):
-        drift = drift_tables(
-            documents,
-            passages,
-            model.assignments_,
-            config.drift,
-            languages=config.languages,
-        )
-    say(
-        f"drift: {drift.period} periods; {drift.n_undated_documents} documents without a date "
-        "are left out of the drift tables"
-    )
+    drift = _drift_stage(documents, passages, model, config, timings, say=say)
 
     topics = model.topics_
     metrics = RunMetrics.of(documents, passages, topics, model.assignments_)
-    record = RunRecord(
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        package_version=__version__,
+    record = _run_record(
         config=config,
-        corpus=CorpusInfo(
-            path=str(corpus.resolve()),
-            fingerprint=corpus_fingerprint(documents),
-            report=LoadSummary.of(report),
-        ),
-        embedder=EmbedderInfo(name=embedder.name, id=embedder.id, dim=int(embeddings.shape[1])),
-        catalog=CatalogInfo(path=str(catalog.path), ids=tuple(catalog.ids)),
-        model=asdict(model.params_),
-        embedding_cache=asdict(stats),
+        corpus=corpus,
+        documents=documents,
+        report=report,
+        catalog=catalog,
+        embedder=embedder,
+        embeddings=embeddings,
+        model=model,
+        stats=stats,
         metrics=metrics,
-        drift=drift.info(),
+        drift=drift,
         timings=timings,
     )
-
-    def write_model(directory: Path) -> None:
-        model.save(directory)
-        save_fitted_embedder(embedder, directory / "embedder.pkl")
-        (directory / "catalog.toml").write_bytes(Path(catalog.path).read_bytes())
-
-    name = run_name or new_run_name(corpus)
-    start = time.perf_counter()
-    run_path = write_run(
+    tables = {
+        "documents": documents,
+        "passages": passages,
+        "topics": topics,
+        "assignments": model.assignments_,
+        **drift.tables,
+    }
+    run_path = _write_trained_run(
         models_dir,
-        name,
-        {
-            "documents": documents,
-            "passages": passages,
-            "topics": topics,
-            "assignments": model.assignments_,
-            **drift.tables,
-        },
+        run_name or new_run_name(corpus),
+        tables,
         record,
-        write_model,
+        model,
+        embedder,
+        catalog,
         overwrite=overwrite,
+        timings=timings,
     )
-    timings["write"] = round(time.perf_counter() - start, 3)
     say(f"run written: {run_path}")
     return TrainResult(run_path=run_path, timings=timings, metrics=metrics)

@@ -1,5 +1,6 @@
 """The dashboard, driven by Streamlit's AppTest on real runs: every page renders, and widgets
-change what is shown. Its queries (dashboard/data.py) are checked against the run's tables."""
+change what is shown. Its queries (dashboard/data.py, dashboard/articles.py) are checked against
+the run's tables."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from narratives_dashboard import data
+from narratives_dashboard import articles, data
 from streamlit.testing.v1 import AppTest
 
 from narratives.drift import drift_tables
@@ -89,7 +90,7 @@ def test_articles_behind_a_point_carry_the_topic_in_that_period(seeds_run: Path)
     documents = run.table("documents")
     for topic_id in run.table("topics")["topic_id"]:
         for period in data.periods(run):
-            found = data.articles(run, topic_id=topic_id, period=period)
+            found = articles.articles(run, topic_id=topic_id, period=period)
             expected = (
                 assignments.filter(pl.col("topic_id") == topic_id)
                 .join(documents, on="doc_id")
@@ -102,16 +103,16 @@ def test_articles_behind_a_point_carry_the_topic_in_that_period(seeds_run: Path)
 def test_search_is_case_insensitive_and_carries_each_articles_mix(seeds_run: Path) -> None:
     run = load_run(seeds_run)
     texts = run.table("documents").select("doc_id", "text", "title")
-    found = data.search_documents(run, text="stoltenberg")
+    found = articles.search_documents(run, text="stoltenberg")
     expected = texts.filter(
         pl.col("text").str.contains("(?i)stoltenberg")
         | pl.col("title").str.contains("(?i)stoltenberg")
     )
     assert sorted(found["doc_id"]) == sorted(expected["doc_id"])
     assert found["narrative mix"].null_count() == 0
-    welt = data.search_documents(run, sources=["WELT"])
+    welt = articles.search_documents(run, sources=["WELT"])
     assert welt["source"].unique().to_list() == ["WELT"]
-    nothing = data.search_documents(run, start=date(2030, 1, 1))
+    nothing = articles.search_documents(run, start=date(2030, 1, 1))
     assert nothing.is_empty()
 
 
@@ -171,7 +172,7 @@ def test_overview_leads_to_the_articles_and_the_narrative_page(
     target = names.filter(pl.col("kind") != "outliers")["topic_id"][-1]
     topic.set_value(target).run()
     shown = app.main.dataframe[-1].value
-    assert sorted(shown["doc_id"]) == sorted(data.articles(run, topic_id=target)["doc_id"])
+    assert sorted(shown["doc_id"]) == sorted(articles.articles(run, topic_id=target)["doc_id"])
     widget(app.button, "Open this narrative's page").click().run()
     assert app.header[0].value == names.filter(pl.col("topic_id") == target)["name"][0]
 
@@ -184,7 +185,7 @@ def test_narrative_page_follows_the_selection(monkeypatch, seeds_models: Path) -
     widget(app.selectbox, "Narrative").set_value(other).run()
     assert app.header[0].value == names["name"][1]
     run = load_run(seeds_models / "seeds")
-    passages = data.representative_passages(run, other)
+    passages = articles.representative_passages(run, other)
     shown = " ".join(m.value for m in app.markdown)
     assert passages["text"][0][:60] in shown
     assert any("per outlet" in s.value for s in app.subheader)
@@ -211,7 +212,7 @@ def test_documents_page_searches_and_filters(monkeypatch, seeds_models: Path) ->
     assert captions(app)[0].startswith("Found 5 documents")
     widget(app.text_input, "Search text").input("Gegenoffensive").run()
     run = load_run(seeds_models / "seeds")
-    expected = data.search_documents(run, text="Gegenoffensive").height
+    expected = articles.search_documents(run, text="Gegenoffensive").height
     assert 0 < expected < 5
     assert captions(app)[0].startswith(f"Found {expected} documents")
     widget(app.text_input, "Search text").input("").run()

@@ -18,9 +18,9 @@ IGNORED = (".git", ".venv", "build", "models", "benchmarks", "*.egg-info", "__py
 def test_the_wheel_holds_every_module_the_dashboard_and_the_catalog(tmp_path: Path) -> None:
     source = tmp_path / "source"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*IGNORED))
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
-        + ["-w", str(tmp_path), str(source)],
+        [*pip_wheel, "-w", str(tmp_path), str(source)],
         capture_output=True,
         text=True,
         check=False,

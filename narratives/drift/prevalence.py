@@ -50,27 +50,7 @@ def compute_prevalence(
     carried = carried.join(dated, on="doc_id")
     totals = _by_views(units, by_source, ["period", "source"], "n_period")
     counts = _by_views(carried, by_source, ["period", "source", "topic_id"], "n")
-    periods = dated.select(
-        pl.col("period").min().alias("first"), pl.col("period").max().alias("last")
-    )
-    bounds = periods.collect()
-    topics = assignments.select(pl.col("topic_id").unique().sort())
-    sources = totals.select("source").unique().collect()
-    if bounds["first"][0] is None:
-        all_periods = pl.Series("period", [], dtype=pl.Date)
-    else:
-        all_periods = calendar(bounds["first"][0], bounds["last"][0], period)
-    grid = (
-        pl.DataFrame(all_periods)
-        .join(sources, how="cross")
-        .join(topics, how="cross")
-        .lazy()
-        .join(totals, on=["period", "source"], how="left")
-        .join(counts, on=["period", "source", "topic_id"], how="left")
-        .with_columns(pl.col("n", "n_period").fill_null(0).cast(pl.UInt32))
-        .sort("source", "topic_id", "period")
-        .collect()
-    )
+    grid = _grid(dated, totals, counts, assignments, period)
     low, high = wilson_interval(grid["n"].to_numpy(), grid["n_period"].to_numpy())
     share = (pl.col("n") / pl.col("n_period")).cast(pl.Float64)
     frame = grid.with_columns(
@@ -97,6 +77,37 @@ def compute_prevalence(
         frame.select(columns)
         .rename({"n": names[0], "n_period": names[1]})
         .with_columns(pl.col("topic_id").cast(pl.Int32))
+    )
+
+
+def _grid(
+    dated: pl.LazyFrame,
+    totals: pl.LazyFrame,
+    counts: pl.LazyFrame,
+    assignments: pl.DataFrame,
+    period: str,
+) -> pl.DataFrame:
+    """Every (period, source, topic) from the first to the last period, with its counts (0 where
+    none): the rows of the prevalence table, so an empty period is a row too."""
+    bounds = dated.select(
+        pl.col("period").min().alias("first"), pl.col("period").max().alias("last")
+    ).collect()
+    topics = assignments.select(pl.col("topic_id").unique().sort())
+    sources = totals.select("source").unique().collect()
+    if bounds["first"][0] is None:
+        all_periods = pl.Series("period", [], dtype=pl.Date)
+    else:
+        all_periods = calendar(bounds["first"][0], bounds["last"][0], period)
+    return (
+        pl.DataFrame(all_periods)
+        .join(sources, how="cross")
+        .join(topics, how="cross")
+        .lazy()
+        .join(totals, on=["period", "source"], how="left")
+        .join(counts, on=["period", "source", "topic_id"], how="left")
+        .with_columns(pl.col("n", "n_period").fill_null(0).cast(pl.UInt32))
+        .sort("source", "topic_id", "period")
+        .collect()
     )
 
 
