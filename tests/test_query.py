@@ -124,6 +124,8 @@ def test_wildcards_match_inside_german_compounds(hits) -> None:
     assert hits("*munition*", "EU liefert 155-mm-Artilleriemunitionspakete")
     assert not hits("*munition*", "Panzerhaubitzen für Kiew")
     assert hits("Misserfolg*", "Die Misserfolge der Gegenoffensive")
+    assert hits("Patriot-*", "Kiew fehlen Patriot-Abfangraketen")
+    assert not hits("Patriot-*", "Ein Patriot steht zu seinem Land")
 
 
 def test_hyphenated_compounds_match_their_parts(hits) -> None:

@@ -55,6 +55,9 @@ def _word_atom(word: str, position: int) -> Term | Phrase:
         )
     leading, trailing = word.startswith("*"), word.endswith("*")
     core = word[leading : len(word) - trailing]
+    hyphen_end = trailing and core[-1:] in "-‐‑" and _WORD.fullmatch(core[:-1] or "-")
+    if hyphen_end:  # "Nato-*": the compounds that start with "Nato-"
+        return Term(core.translate(HYPHENS), leading, trailing)
     if not _WORD.fullmatch(core):
         for offset, char in enumerate(core, position + leading):
             if char == "*":
