@@ -2,8 +2,11 @@
 
 ``make_run(models_dir, name, n_passages)`` writes a complete run with ``narratives.runs.write_run``
 (so the dashboard and ``narratives runs`` list it): documents of about 8 passages each from six
-German outlets over 36 months (2022-02 to 2025-01), 20 topics (the 8 catalogued narratives with
-their ids and labels, 12 discovered topics labelled by their keywords) plus about 3% outliers.
+German outlets over 36 months (2022-02 to 2025-01), 20 topics labelled by their keywords (8 of
+them planted for the 8 catalogued narratives, 12 other discovered topics) plus about 3% outliers,
+and the catalogued narratives found passage by passage (``narratives``, ``narrative_scores``,
+``topic_narratives``; ``benchmarks.synthetic_models.py``): a planted topic's passages mostly
+carry its narrative, a few other passages carry one too.
 Topic shares drift with planted events (a narrative stepping up at a known month, topics that
 appear, peak and vanish) and differ per outlet, so every chart has something to show. Passage
 texts are German-looking sentences (300-600 characters) drawn from per-topic word lists, with
@@ -11,9 +14,11 @@ each topic's words shifting between the first and the second half of the period,
 drift has words entering and leaving (``benchmarks/synthetic_text.py``). Everything is seeded
 and vectorised (numpy + polars).
 
-The drift tables come from the real engine, ``narratives.analysis.drift_tables``, keyword drift
-included: it tokenises every passage in Python, and all five tables take about 35 s at 1M
-passages on 2 cores (generation 4 s, run on disk 190 MB).
+The drift tables of the topics and of the narratives come from the real engine,
+``narratives.drift.drift_tables(..., narrative_scores=..., narrative_ids=...)``, keyword drift
+included: it tokenises every passage in Python, and the five topic tables took about 35 s at 1M
+passages on 2 cores (generation 4 s, run on disk 190 MB); the narrative tables add about as much
+again.
 
 Runs are cached: an existing complete run of that name is reused, never rebuilt.
 
@@ -33,6 +38,12 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from benchmarks.synthetic_models import (
+    assignments_table,
+    narrative_run_tables,
+    topic_numbering,
+    topics_table,
+)
 from benchmarks.synthetic_text import (
     CATALOG_WORDS,
     DISCOVERED_LABELS,
@@ -265,81 +276,9 @@ def _documents_table(
     return conform(documents, DOCUMENTS)
 
 
-def _topic_numbering(topic: np.ndarray, n_topics: int) -> tuple[np.ndarray, np.ndarray]:
-    """Topic sizes and the new id of each topic: by size, largest first, as BERTopic numbers."""
-    sizes = np.bincount(topic[topic >= 0], minlength=n_topics)
-    order = np.argsort(-sizes, kind="stable")
-    new_id = np.empty(n_topics, dtype=np.int32)
-    new_id[order] = np.arange(n_topics, dtype=np.int32)
-    return sizes, new_id
-
-
-def _assignments_table(
-    passages: pl.DataFrame, topic: np.ndarray, new_id: np.ndarray, rng: np.random.Generator
-) -> pl.DataFrame:
-    """Each passage's topic id (-1 for outliers) and a probability."""
-    from narratives.schemas import ASSIGNMENTS, conform
-
-    topic_id = np.where(topic < 0, -1, new_id[np.maximum(topic, 0)]).astype(np.int32)
-    probability = np.where(topic < 0, 0.0, rng.beta(6, 2, len(topic))).astype(np.float32)
-    assignments = pl.DataFrame(
-        {
-            "passage_id": passages["passage_id"],
-            "doc_id": passages["doc_id"],
-            "topic_id": topic_id,
-            "probability": probability,
-        }
-    )
-    return conform(assignments, ASSIGNMENTS)
-
-
-def _topics_table(
-    assignments: pl.DataFrame,
-    sizes: np.ndarray,
-    new_id: np.ndarray,
-    labels: list[str],
-    catalog_ids: list[str],
-) -> pl.DataFrame:
-    """One row per topic that has passages (outliers first), with its first 3 passages."""
-    from narratives.schemas import TOPICS, conform
-
-    representatives = (
-        assignments.group_by("topic_id", maintain_order=True)
-        .agg(pl.col("passage_id").head(3))
-        .to_dict(as_series=False)
-    )
-    reps = dict(zip(representatives["topic_id"], representatives["passage_id"], strict=True))
-    rows = []
-    n_outliers = int((assignments["topic_id"] < 0).sum())
-    if n_outliers:
-        rows.append(
-            {
-                "topic_id": -1,
-                "label": "outliers",
-                "narrative_id": None,
-                "keywords": [],
-                "size": n_outliers,
-                "representative_passage_ids": reps.get(-1, []),
-            }
-        )
-    for old in np.argsort(new_id):  # old topic numbers, largest topic first
-        if sizes[old] == 0:
-            continue
-        rows.append(
-            {
-                "topic_id": int(new_id[old]),
-                "label": labels[old],
-                "narrative_id": catalog_ids[old] if old < len(catalog_ids) else None,
-                "keywords": TOPIC_WORDS[old][:10],
-                "size": int(sizes[old]),
-                "representative_passage_ids": reps.get(int(new_id[old]), []),
-            }
-        )
-    return conform(pl.DataFrame(rows, schema=TOPICS), TOPICS).sort("topic_id")
-
-
 def make_tables(n_passages: int, seed: int = 0) -> dict[str, pl.DataFrame]:
-    """Documents, passages, topics and assignments of a synthetic run (no drift tables)."""
+    """Documents, passages, topics, assignments and the narrative tables (narratives,
+    narrative_scores, topic_narratives) of a synthetic run (no drift tables)."""
     from narratives.catalog import load_catalog
 
     rng = np.random.default_rng(seed)
@@ -350,23 +289,31 @@ def make_tables(n_passages: int, seed: int = 0) -> dict[str, pl.DataFrame]:
     main_topic, topic = _draw_topics(catalog_ids, layout, rng)
     passages = _passages_table(layout, topic, n_topics, rng)
     documents = _documents_table(layout, passages, main_topic, rng)
-    sizes, new_id = _topic_numbering(topic, n_topics)
-    assignments = _assignments_table(passages, topic, new_id, rng)
-    labels = [catalog.get(nid).label_de for nid in catalog_ids] + DISCOVERED_LABELS
+    sizes, new_id = topic_numbering(topic, n_topics)
+    assignments = assignments_table(passages, topic, new_id, rng)
+    labels = [", ".join(words[:3]) for words in TOPIC_WORDS[: len(catalog_ids)]]
     return {
         "documents": documents,
         "passages": passages,
-        "topics": _topics_table(assignments, sizes, new_id, labels, catalog_ids),
+        "topics": topics_table(assignments, sizes, new_id, labels + DISCOVERED_LABELS),
         "assignments": assignments,
+        **narrative_run_tables(catalog, catalog_ids, passages, assignments, topic, rng),
     }
 
 
 def _drift(tables: dict[str, pl.DataFrame]) -> tuple[object, dict[str, float]]:
-    """The drift tables from the real engine (keyword drift included) and how long they took."""
+    """The drift tables of the topics and of the narratives from the real engine (keyword drift
+    included) and how long they took."""
     from narratives.drift import drift_tables
 
     start = time.perf_counter()
-    result = drift_tables(tables["documents"], tables["passages"], tables["assignments"])
+    result = drift_tables(
+        tables["documents"],
+        tables["passages"],
+        tables["assignments"],
+        narrative_scores=tables["narrative_scores"],
+        narrative_ids=tables["narratives"]["narrative_id"].to_list(),
+    )
     return result, {"drift": round(time.perf_counter() - start, 3)}
 
 
@@ -385,11 +332,17 @@ def make_run(models_dir: Path, name: str, n_passages: int, seed: int = 0) -> Pat
         RunRecord,
     )
     from narratives.runs import RUN_RECORD, write_run
-    from narratives.schemas import DRIFT_TABLES, REQUIRED_TABLES
+    from narratives.schemas import (
+        DRIFT_TABLES,
+        NARRATIVE_DRIFT_TABLES,
+        NARRATIVE_TABLES,
+        REQUIRED_TABLES,
+    )
 
     models_dir = Path(models_dir)
     final = models_dir / name
-    wanted = [RUN_RECORD, *(f"{t}.parquet" for t in (*REQUIRED_TABLES, *DRIFT_TABLES))]
+    every = (*REQUIRED_TABLES, *DRIFT_TABLES, *NARRATIVE_TABLES, *NARRATIVE_DRIFT_TABLES)
+    wanted = [RUN_RECORD, *(f"{t}.parquet" for t in every)]
     if all((final / f).is_file() for f in wanted):
         return final
     start = time.perf_counter()
@@ -415,7 +368,11 @@ def make_run(models_dir: Path, name: str, n_passages: int, seed: int = 0) -> Pat
         embedder=EmbedderInfo(name="synthetic", id="synthetic", dim=0),
         catalog=CatalogInfo(path=str(catalog.path), ids=tuple(catalog.ids)),
         metrics=RunMetrics.of(
-            documents, tables["passages"], tables["topics"], tables["assignments"]
+            documents,
+            tables["passages"],
+            tables["topics"],
+            tables["assignments"],
+            narrative_scores=tables["narrative_scores"],
         ),
         drift=drift.info(),
         timings=timings,

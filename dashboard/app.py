@@ -13,6 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 from narratives_dashboard import data, state
+from narratives_dashboard.text import escape_markdown
 
 from narratives.errors import RunError
 from narratives.runs import broken_runs, list_runs
@@ -47,10 +48,21 @@ def _choose_run(args) -> Path | None:
     skipped = broken_runs(args.models_dir)
     if skipped:
         st.sidebar.warning(
-            "Not listed (incomplete or corrupt): " + ", ".join(p.name for p in skipped),
+            "Not listed (incomplete or corrupt): "
+            + escape_markdown(", ".join(p.name for p in skipped)),
             icon="⚠️",
         )
     return chosen
+
+
+def _narratives_line(card: data.RunCard) -> str:
+    if not card.has_narratives:
+        return "**Narratives** not detected (the run predates narrative detection)"
+    share = card.narrative_doc_share or 0.0
+    return (
+        f"**Narratives** {card.n_narratives_found} of {card.n_catalogued} found · in "
+        f"{share:.0%} of documents"
+    )
 
 
 def _run_card() -> None:
@@ -62,13 +74,14 @@ def _run_card() -> None:
     )
     with st.sidebar.expander("About this run", expanded=False):
         st.markdown(
-            f"**Corpus** `{card.corpus or 'unknown'}`  \n"
+            f"**Corpus** {escape_markdown(card.corpus or 'unknown')}  \n"
             f"**Dates** {span}"
             + (f" ({card.n_undated} undated)" if card.n_undated else "")
             + f"  \n**Outlets** {len(card.sources)}  \n"
-            f"**Embedder** {card.embedder or 'unknown'}  \n"
+            f"**Embedder** {escape_markdown(card.embedder or 'unknown')}  \n"
             f"**Documents** {card.n_documents:,} · **passages** {card.n_passages:,}  \n"
-            f"**Topics** {card.n_topics} ({card.n_narratives} catalogued narratives)  \n"
+            f"{_narratives_line(card)}  \n"
+            f"**Topics** {card.n_topics} discovered  \n"
             f"**Period** {card.period or '–'} · **trained** {card.created_at[:16]}"
         )
         if card.quality:
@@ -81,6 +94,8 @@ def _run_card() -> None:
             )
         if not any("coherence" in k for k in card.quality):
             st.caption("Run `narratives evaluate` for coherence, stability and label agreement.")
+    if not card.has_narratives:
+        st.sidebar.warning(state.OLD_RUN_NOTE, icon="⚠️")
 
 
 def main() -> None:
@@ -92,14 +107,14 @@ def main() -> None:
         st.info(f"No runs yet in `{args.models_dir}`. {TRAIN_HINT}", icon="ℹ️")
         skipped = broken_runs(args.models_dir)
         if skipped:
-            st.warning("Incomplete or corrupt: " + ", ".join(str(p) for p in skipped))
+            st.warning("Incomplete or corrupt: " + escape_markdown(", ".join(map(str, skipped))))
         st.stop()
     try:
         key = data.run_key(chosen)
         state.open_run(*key)
     except (RunError, OSError) as exc:
         st.title("narratives")
-        st.error(f"This run cannot be opened: {exc}", icon="🚫")
+        st.error(f"This run cannot be opened: {escape_markdown(exc)}", icon="🚫")
         st.info(f"Pick another run in the sidebar, or retrain it. {TRAIN_HINT}")
         st.stop()
     st.session_state[state.RUN_KEY] = key

@@ -1,12 +1,14 @@
 """Plotly figures of the dashboard, built from the frames of ``narratives_dashboard.data``; no
 Streamlit here.
 
-Each topic keeps one colour on every chart (by its place in the topic order), intervals are drawn
-as bands, small periods as open markers, and the headline changes as symbols on the lines.
+Each series (a catalogued narrative or a discovered topic) keeps one colour on every chart (by its
+place in the series order), intervals are drawn as bands, small periods as open markers, and the
+headline changes as symbols on the lines.
 """
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -30,8 +32,19 @@ LAYOUT = {
 }
 
 
+def plain(text: object) -> str:
+    """Corpus text (a topic's keywords, an outlet's name) as Plotly shows it literally: Plotly
+    reads a subset of HTML in names, labels and annotations (links included), so ``&``, ``<`` and
+    ``>`` become entities."""
+    return html.escape("" if text is None else str(text), quote=False)
+
+
+def _plain_all(values: list) -> list[str]:
+    return [plain(v) for v in values]
+
+
 def colour(order: int) -> str:
-    """The colour of the topic at this place in the topic order."""
+    """The colour of the series at this place in the series order."""
     return PALETTE[order % len(PALETTE)]
 
 
@@ -63,11 +76,11 @@ def chart_config(filename: str) -> dict:
 def share_lines(
     shares: pl.DataFrame, events: pl.DataFrame, *, intervals: bool = True, title: str = ""
 ) -> go.Figure:
-    """One line per topic through its observed periods (empty periods have no share), its 95%
+    """One line per series through its observed periods (empty periods have no share), its 95%
     interval as a band, and the headline changes marked."""
     figure = go.Figure()
-    for (topic_id, name, order), group in shares.group_by(
-        "topic_id", "name", "order", maintain_order=True
+    for (series, name, order), group in shares.group_by(
+        "series", "name", "order", maintain_order=True
     ):
         group = group.drop_nulls("share").sort("period")
         base = colour(order)
@@ -82,8 +95,8 @@ def share_lines(
                     line={"width": 0},
                     hoverinfo="skip",
                     showlegend=False,
-                    legendgroup=str(topic_id),
-                    name=f"{name} 95% interval",
+                    legendgroup=str(series),
+                    name=f"{plain(name)} 95% interval",
                 )
             )
         small = group["small_period"].fill_null(False).to_list()
@@ -92,8 +105,8 @@ def share_lines(
                 x=group["period"].to_list(),
                 y=group["share"].to_list(),
                 mode="lines+markers",
-                name=name,
-                legendgroup=str(topic_id),
+                name=plain(name),
+                legendgroup=str(series),
                 line={"color": base, "width": 2},
                 marker={
                     "color": ["white" if s else base for s in small],
@@ -101,7 +114,7 @@ def share_lines(
                     "size": 7,
                 },
                 customdata=group.select(
-                    "topic_id",
+                    "series",
                     "ci_low",
                     "ci_high",
                     "n",
@@ -142,7 +155,12 @@ def _mark_events(figure: go.Figure, events: pl.DataFrame, labelled: int = 6) -> 
                 name=text,
                 marker={"symbol": symbol, "size": 13, "color": hue, "line": {"width": 1}},
                 customdata=rows.select(
-                    "name", "share_change", pl.col("test_p").fill_null(float("nan"))
+                    pl.col("name")
+                    .str.replace_all("&", "&amp;", literal=True)
+                    .str.replace_all("<", "&lt;", literal=True)
+                    .str.replace_all(">", "&gt;", literal=True),
+                    "share_change",
+                    pl.col("test_p").fill_null(float("nan")),
                 ).rows(),
                 hovertemplate=(
                     f"<b>{text}</b><br>%{{customdata[0]}}<br>%{{x|%Y-%m-%d}}: %{{y:.1%}}"
@@ -158,7 +176,7 @@ def _mark_events(figure: go.Figure, events: pl.DataFrame, labelled: int = 6) -> 
         figure.add_annotation(
             x=row["period"],
             y=row["share"],
-            text=f"{EVENT_STYLE[row['event']][2]}: {row['name'][:28]}",
+            text=f"{EVENT_STYLE[row['event']][2]}: {plain(row['name'][:28])}",
             showarrow=True,
             arrowhead=0,
             ax=0,
@@ -169,17 +187,15 @@ def _mark_events(figure: go.Figure, events: pl.DataFrame, labelled: int = 6) -> 
 
 
 def stacked_area(shares: pl.DataFrame, *, title: str = "") -> go.Figure:
-    """Shares stacked per period (a document carrying two topics counts in both)."""
+    """Shares stacked per period (a document carrying two series counts in both)."""
     figure = go.Figure()
-    for (_, name, order), group in shares.group_by(
-        "topic_id", "name", "order", maintain_order=True
-    ):
+    for (_, name, order), group in shares.group_by("series", "name", "order", maintain_order=True):
         group = group.sort("period")
         figure.add_trace(
             go.Scatter(
                 x=group["period"].to_list(),
                 y=group["share"].fill_null(0).to_list(),
-                name=name,
+                name=plain(name),
                 stackgroup="shares",
                 line={"color": colour(order), "width": 0.5},
                 hovertemplate="<b>%{fullData.name}</b><br>%{x|%Y-%m-%d}: %{y:.1%}<extra></extra>",
@@ -195,12 +211,12 @@ def stacked_area(shares: pl.DataFrame, *, title: str = "") -> go.Figure:
 
 
 def share_bars(shares: pl.DataFrame, *, title: str = "") -> go.Figure:
-    """Horizontal bars of each topic's share of documents (runs whose documents have no dates)."""
+    """Horizontal bars of each series' share of documents (runs whose documents have no dates)."""
     ordered = shares.sort("share")
     figure = go.Figure(
         go.Bar(
             x=ordered["share"].to_list(),
-            y=ordered["name"].to_list(),
+            y=_plain_all(ordered["name"].to_list()),
             orientation="h",
             marker={"color": [colour(o) for o in ordered["order"]]},
             customdata=ordered.select("n", "n_docs").rows(),
@@ -212,7 +228,7 @@ def share_bars(shares: pl.DataFrame, *, title: str = "") -> go.Figure:
 
 
 def outlet_lines(shares: pl.DataFrame, *, title: str = "") -> go.Figure:
-    """One topic's share over time, one line per outlet ("*" drawn thick as all outlets)."""
+    """One series' share over time, one line per outlet ("*" drawn thick as all outlets)."""
     figure = go.Figure()
     for index, ((source,), group) in enumerate(shares.group_by("source", maintain_order=True)):
         group = group.drop_nulls("share").sort("period")
@@ -222,7 +238,7 @@ def outlet_lines(shares: pl.DataFrame, *, title: str = "") -> go.Figure:
                 x=group["period"].to_list(),
                 y=group["share"].to_list(),
                 mode="lines+markers",
-                name="All outlets" if everyone else source,
+                name="All outlets" if everyone else plain(source),
                 line={"width": 4 if everyone else 1.8, "color": "#222" if everyone else None},
                 marker={"color": PALETTE[index % len(PALETTE)]} if not everyone else {},
                 customdata=group.select("n_docs", "n_period_docs").rows(),
@@ -242,7 +258,7 @@ def outlet_lines(shares: pl.DataFrame, *, title: str = "") -> go.Figure:
 
 
 def outlet_heatmap(cells: pl.DataFrame, value: str, *, title: str = "") -> go.Figure:
-    """Outlet x topic heatmap of shares (``value="share"``) or of over/under-representation
+    """Outlet x series heatmap of shares (``value="share"``) or of over/under-representation
     (``value="lift"``, log2 scale around 1, significant cells marked + or -)."""
     names = cells.select("name", "order").unique().sort("order")["name"].to_list()
     sources = sorted(cells["source"].unique().to_list())
@@ -281,8 +297,8 @@ def outlet_heatmap(cells: pl.DataFrame, value: str, *, title: str = "") -> go.Fi
     figure = go.Figure(
         go.Heatmap(
             z=z,
-            x=names,
-            y=sources,
+            x=_plain_all(names),
+            y=_plain_all(sources),
             text=text,
             texttemplate="%{text}",
             customdata=custom,
@@ -303,7 +319,7 @@ def outlet_heatmap(cells: pl.DataFrame, value: str, *, title: str = "") -> go.Fi
 def keyword_heatmap(
     presence: pl.DataFrame, period_label: Callable[[date], str] = str, *, title: str = ""
 ) -> go.Figure:
-    """Which keywords a topic had in which period (darker = higher in that period's list)."""
+    """Which keywords a series had in which period (darker = higher in that period's list)."""
     keywords = presence.group_by("keyword").agg(pl.col("rank").mean()).sort("rank")["keyword"]
     periods = presence["period"].unique().sort().to_list()
     grid = {(r["keyword"], r["period"]): r["rank"] for r in presence.iter_rows(named=True)}
@@ -313,7 +329,7 @@ def keyword_heatmap(
         go.Heatmap(
             z=z,
             x=labels,
-            y=keywords.to_list(),
+            y=_plain_all(keywords.to_list()),
             colorscale="Purples_r",
             colorbar={"title": "rank"},
             hovertemplate="%{y} in %{x}: rank %{z}<extra></extra>",
@@ -326,12 +342,13 @@ def keyword_heatmap(
 
 
 def compare_bars(table: pl.DataFrame, left: str, right: str, *, title: str = "") -> go.Figure:
-    """Two shares per topic side by side (a comparison of two periods or two runs)."""
+    """Two shares per series side by side (a comparison of two periods or two runs)."""
     ordered = table.sort("name")
+    labels = _plain_all(ordered["name"].to_list())
     figure = go.Figure(
         [
-            go.Bar(name=left, x=ordered["name"].to_list(), y=ordered["share_a"].to_list()),
-            go.Bar(name=right, x=ordered["name"].to_list(), y=ordered["share_b"].to_list()),
+            go.Bar(name=plain(left), x=labels, y=ordered["share_a"].to_list()),
+            go.Bar(name=plain(right), x=labels, y=ordered["share_b"].to_list()),
         ]
     )
     figure.update_layout(
@@ -345,16 +362,16 @@ def compare_bars(table: pl.DataFrame, left: str, right: str, *, title: str = "")
 
 
 def mix_bar(mix: pl.DataFrame, *, title: str = "") -> go.Figure:
-    """One article's narrative mix as a single stacked bar."""
+    """One article's topic mix as a single stacked bar."""
     figure = go.Figure(
         [
             go.Bar(
                 x=[row["share"]],
                 y=["mix"],
                 orientation="h",
-                name=row["name"],
+                name=plain(row["name"]),
                 marker={"color": colour(row["order"])},
-                hovertemplate=f"{row['name']}: %{{x:.0%}}<extra></extra>",
+                hovertemplate="%{fullData.name}: %{x:.0%}<extra></extra>",
             )
             for row in mix.iter_rows(named=True)
         ]

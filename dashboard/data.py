@@ -2,8 +2,11 @@
 
 Every function takes a loaded :class:`narratives.runs.Run` and returns a small polars frame (or a
 plain dict), so the pages stay thin and these queries are tested without a browser: the run card,
-topic names, periods, shares, events, outlet cells and the counts the comparisons test. Only the
-tables a view needs are read; the queries behind articles and passages are in ``articles.py``.
+series names, periods, shares, events, outlet cells and the counts the comparisons test. A chart's
+lines are *series* (``narratives_dashboard.series``): catalogued narratives (read from the
+narrative tables) and discovered topics (read from the topic tables), every frame keyed by
+``series``. Only the tables a view needs are read; the queries behind articles and passages are
+in ``articles.py`` and ``passages.py``.
 """
 
 from __future__ import annotations
@@ -15,26 +18,29 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-
-from narratives.drift import (
-    ALL_SOURCES,
-    CHANGE_COLUMNS,
-    HEADLINE_STATUSES,
-    headline_changes,
-    is_headline,
+from narratives_dashboard.series import (
+    OUTLIERS,
+    OUTLIERS_LABEL,
+    document_mix,
+    document_series,
+    has_narratives,
+    series_names,
+    series_table,
 )
-from narratives.export import document_topics
+
+from narratives.drift import ALL_SOURCES, CHANGE_COLUMNS, HEADLINE_STATUSES, is_headline
 from narratives.runs import Run, RunSummary
-from narratives.schemas import OUTLIER_TOPIC
 
 __all__ = [
     "OUTLIERS_LABEL",
     "QUALITY_FIGURES",
     "UNITS",
     "RunCard",
-    "default_topics",
+    "default_series",
     "document_mix",
+    "document_series",
     "events",
+    "has_narratives",
     "outlet_cells",
     "outlet_periods",
     "outlet_series",
@@ -44,19 +50,21 @@ __all__ = [
     "run_card",
     "run_counts",
     "run_key",
+    "series_changes",
+    "series_names",
     "shares",
-    "topic_changes",
-    "topic_names",
     "view_sources",
 ]
 
 UNITS = {"documents": "prevalence", "passages": "passage_prevalence"}
-OUTLIERS_LABEL = "Outliers (no topic)"
+DEFAULT_TOPICS = 8
+"""How many of the largest discovered topics "Show discovered topics" adds."""
 
 
 @dataclass(frozen=True)
 class RunCard:
-    """What the run picker says about a run: its summary plus dates, outlets and quality."""
+    """What the run picker says about a run: its summary plus dates, outlets, narratives found
+    and quality."""
 
     summary: RunSummary
     first_date: date | None
@@ -65,6 +73,10 @@ class RunCard:
     sources: tuple[str, ...]
     period: str | None
     quality: dict[str, float]
+    has_narratives: bool = False
+    n_narratives_found: int = 0
+    n_catalogued: int = 0
+    narrative_doc_share: float | None = None
 
     def __getattr__(self, name: str) -> Any:
         """The summary's fields (name, corpus, embedder, n_documents ...) read as the card's."""
@@ -74,7 +86,8 @@ class RunCard:
 
 
 def run_card(run: Run) -> RunCard:
-    """Corpus, date span, embedder and quality figures of a run, read without loading texts."""
+    """Corpus, date span, embedder, narratives found and quality figures of a run, read without
+    loading texts."""
     record = run.record
     docs = run.table("documents", columns=["date", "source"])
     span = docs.select(pl.col("date").min().alias("first"), pl.col("date").max().alias("last"))
@@ -86,6 +99,7 @@ def run_card(run: Run) -> RunCard:
         }.items()
         if isinstance(value, int | float) and math.isfinite(value)
     }
+    found = _narratives_found(run, docs.height)
     return RunCard(
         summary=run.summary(),
         first_date=span["first"][0],
@@ -94,7 +108,29 @@ def run_card(run: Run) -> RunCard:
         sources=tuple(sorted(docs["source"].unique().drop_nulls().to_list())),
         period=record.drift.period if record.drift else None,
         quality=quality,
+        **found,
     )
+
+
+def _narratives_found(run: Run, n_documents: int) -> dict[str, Any]:
+    """How many catalogued narratives carry at least one passage, of how many, and the share of
+    documents that carry one (a document carries a narrative when one of its passages does)."""
+    if not has_narratives(run):
+        return {"has_narratives": False}
+    narratives = run.table("narratives", columns=["narrative_id", "n_passages"])
+    carrying = (
+        run.scan("narrative_scores")
+        .filter(pl.col("tagged"))
+        .select(pl.col("doc_id").n_unique())
+        .collect()
+        .item()
+    )
+    return {
+        "has_narratives": True,
+        "n_narratives_found": int((narratives["n_passages"] > 0).sum()),
+        "n_catalogued": narratives.height,
+        "narrative_doc_share": carrying / max(n_documents, 1),
+    }
 
 
 QUALITY_FIGURES = (
@@ -106,6 +142,7 @@ QUALITY_FIGURES = (
     ("ARI with labels", ("labels", "topics", "ari")),
     ("purity", ("labels", "topics", "purity")),
     ("narratives macro F1", ("labels", "macro_f1")),
+    ("narratives micro F1", ("narratives", "micro_f1")),
 )
 
 
@@ -121,59 +158,47 @@ def _evaluation_figures(evaluation: dict) -> dict[str, float]:
     return figures
 
 
-def topic_names(run: Run) -> pl.DataFrame:
-    """Topics with a display name (unique), their kind and a stable order for colours.
-
-    Catalogued narratives are shown by their label; discovered topics by "#id" and keywords;
-    outliers last.
-    """
-    topics = run.table("topics")
-    return (
-        topics.with_columns(
-            pl.when(pl.col("topic_id") == OUTLIER_TOPIC)
-            .then(pl.lit("outliers"))
-            .when(pl.col("narrative_id").is_not_null())
-            .then(pl.lit("narrative"))
-            .otherwise(pl.lit("new topic"))
-            .alias("kind"),
-        )
-        .with_columns(
-            pl.when(pl.col("kind") == "outliers")
-            .then(pl.lit(OUTLIERS_LABEL))
-            .when(pl.col("kind") == "narrative")
-            .then(pl.col("label"))
-            .otherwise(pl.format("#{} {}", pl.col("topic_id"), pl.col("label")))
-            .alias("name"),
-            pl.col("kind")
-            .replace_strict({"narrative": 0, "new topic": 1, "outliers": 2})
-            .alias("_k"),
-        )
-        .sort("_k", pl.col("size"), "topic_id", descending=[False, True, False])
-        .drop("_k")
-        .with_row_index("order")
-    )
+def default_series(
+    names: pl.DataFrame, *, topics: bool = False, limit: int = DEFAULT_TOPICS
+) -> list[str]:
+    """The series the overview shows first: every catalogued narrative; with ``topics`` (or in a
+    run without narratives) also the ``limit`` largest discovered topics, outliers left out."""
+    narratives = names.filter(pl.col("kind") == "narrative")
+    shown = [narratives]
+    if topics or narratives.is_empty():
+        largest = names.filter(pl.col("kind") == "topic").sort("size", descending=True)
+        shown.append(largest.head(limit))
+    return pl.concat(shown).sort("order")["series"].to_list()
 
 
-def default_topics(names: pl.DataFrame, limit: int = 8) -> list[int]:
-    """The topics the overview shows first: the largest ones, outliers left out."""
-    shown = names.filter(pl.col("kind") != "outliers").sort("size", descending=True).head(limit)
-    return shown.sort("order")["topic_id"].to_list()
+def _drift_table(run: Run, name: str) -> str | None:
+    """``name`` or its narrative counterpart, whichever the run has (topic tables first)."""
+    for candidate in (name, f"narrative_{name}"):
+        if run.has_table(candidate):
+            return candidate
+    return None
 
 
 def periods(run: Run) -> list[date]:
     """The calendar periods of the run's drift tables (empty when no document has a date)."""
-    if not run.has_table("prevalence"):
+    table = _drift_table(run, "prevalence")
+    if table is None:
         return []
-    prevalence = run.table("prevalence")
-    return prevalence["period"].unique().sort().to_list()
+    return run.table(table, columns=["period"])["period"].unique().sort().to_list()
 
 
 def view_sources(run: Run) -> list[str]:
     """The outlets the drift tables have their own rows for (besides "*", all outlets)."""
-    if not run.has_table("prevalence"):
+    table = _drift_table(run, "prevalence")
+    if table is None:
         return []
-    found = run.table("prevalence", columns=["source"])["source"].unique().sort().to_list()
+    found = run.table(table, columns=["source"])["source"].unique().sort().to_list()
     return [s for s in found if s != ALL_SOURCES]
+
+
+def _named(frame: pl.DataFrame, run: Run, *columns: str) -> pl.DataFrame:
+    """``frame`` with the series' ``columns`` (name, order, kind ...) joined on."""
+    return frame.join(series_names(run).select("series", *columns), on="series")
 
 
 def shares(
@@ -181,23 +206,22 @@ def shares(
     *,
     unit: str = "documents",
     source: str = ALL_SOURCES,
-    topic_ids: list[int] | None = None,
+    series: list[str] | None = None,
     start: date | None = None,
     end: date | None = None,
 ) -> pl.DataFrame:
-    """Share of each topic per period for one outlet view, with its 95% interval and topic name."""
-    table = run.table(UNITS[unit])
+    """Share of each series per period for one outlet view, with its 95% interval and name."""
     count, total = (("n_docs", "n_period_docs"), ("n_passages", "n_period_passages"))[
         unit == "passages"
     ]
-    frame = _within(table.filter(pl.col("source") == source), topic_ids, start, end)
+    table = series_table(run, UNITS[unit], series).filter(pl.col("source") == source)
     return (
-        frame.join(topic_names(run).select("topic_id", "name", "order"), on="topic_id")
+        _named(_within(table, start, end), run, "name", "order", "kind")
         .rename({count: "n", total: "n_period"})
         .sort("order", "period")
         .select(
             "period",
-            "topic_id",
+            "series",
             "name",
             "share",
             "ci_low",
@@ -206,16 +230,13 @@ def shares(
             "n_period",
             "small_period",
             "order",
+            "kind",
         )
     )
 
 
-def _within(
-    frame: pl.DataFrame, topic_ids: list[int] | None, start: date | None, end: date | None
-) -> pl.DataFrame:
-    """The rows of these topics (all when None) in the periods from start to end (inclusive)."""
-    if topic_ids is not None:
-        frame = frame.filter(pl.col("topic_id").is_in(topic_ids))
+def _within(frame: pl.DataFrame, start: date | None, end: date | None) -> pl.DataFrame:
+    """The rows in the periods from start to end (inclusive)."""
     if start is not None:
         frame = frame.filter(pl.col("period") >= start)
     if end is not None:
@@ -223,15 +244,15 @@ def _within(
     return frame
 
 
-def overall_shares(run: Run, topic_ids: list[int] | None = None) -> pl.DataFrame:
-    """Share of documents carrying each topic over the whole run (for runs without dates too)."""
-    mix = document_mix(run)
-    n_docs = mix["doc_id"].n_unique()
-    frame = mix.group_by("topic_id").agg(pl.len().alias("n"))
-    if topic_ids is not None:
-        frame = frame.filter(pl.col("topic_id").is_in(topic_ids))
+def overall_shares(run: Run, series: list[str] | None = None) -> pl.DataFrame:
+    """Share of documents carrying each series over the whole run (for runs without dates too)."""
+    carried = document_series(run)
+    n_docs = document_mix(run)["doc_id"].n_unique()
+    frame = carried.group_by("series").agg(pl.len().alias("n"))
+    if series is not None:
+        frame = frame.filter(pl.col("series").is_in(series))
     return (
-        frame.join(topic_names(run).select("topic_id", "name", "order"), on="topic_id")
+        _named(frame, run, "name", "order", "kind")
         .with_columns((pl.col("n") / max(n_docs, 1)).alias("share"), pl.lit(n_docs).alias("n_docs"))
         .sort("order")
     )
@@ -241,19 +262,22 @@ def events(
     run: Run,
     *,
     source: str = ALL_SOURCES,
-    topic_ids: list[int] | None = None,
+    series: list[str] | None = None,
     start: date | None = None,
     end: date | None = None,
     limit: int = 50,
 ) -> pl.DataFrame:
-    """The headline changes of one outlet view (new, gone, emerging, fading, change points)."""
-    if not run.has_table("drift"):
-        return pl.DataFrame()
-    drift = _within(run.table("drift"), topic_ids, start, end)
-    names = topic_names(run).select("topic_id", "name")
+    """The headline changes of one outlet view (new, gone, emerging, fading, change points) of
+    the narratives (narrative_drift) and topics (drift) in ``series``, outliers left out."""
+    drift = _within(series_table(run, "drift", series), start, end)
+    rows = drift.filter(
+        (pl.col("source") == source) & (pl.col("series") != OUTLIERS) & is_headline()
+    )
     return (
-        headline_changes(drift, run.table("topics"), source=source, limit=limit)
-        .join(names, on="topic_id", how="left")
+        _named(rows, run, "name")
+        .sort(pl.col("share_change").abs(), descending=True, nulls_last=True)
+        .head(limit)
+        .select("period", "series", "name", *CHANGE_COLUMNS)
         .with_columns(
             pl.when(pl.col("status").is_in(HEADLINE_STATUSES))
             .then(pl.col("status"))
@@ -266,25 +290,14 @@ def events(
             .otherwise(pl.col("p_adjusted"))
             .alias("test_p")
         )
-        .sort("period", "topic_id")
+        .sort("period", "series")
     )
 
 
-def document_mix(run: Run) -> pl.DataFrame:
-    """Each document's narrative mix (long format: doc_id, topic_id, share), computed once."""
-    return run.derived(
-        "document_mix",
-        lambda r: document_topics(r).select("doc_id", "topic_id", "n_passages", "share"),
-    )
-
-
-def outlet_series(run: Run, topic_id: int) -> pl.DataFrame:
-    """One topic's share of documents per period in every outlet view ("*" = all outlets)."""
-    if not run.has_table("prevalence"):
-        return pl.DataFrame()
+def outlet_series(run: Run, series: str) -> pl.DataFrame:
+    """One series' share of documents per period in every outlet view ("*" = all outlets)."""
     return (
-        run.table("prevalence")
-        .filter(pl.col("topic_id") == topic_id)
+        series_table(run, "prevalence", [series])
         .sort("source", "period")
         .select(
             "source",
@@ -299,59 +312,62 @@ def outlet_series(run: Run, topic_id: int) -> pl.DataFrame:
     )
 
 
-def topic_changes(run: Run, topic_id: int) -> pl.DataFrame:
-    """Every change of one topic in every outlet view, with its test."""
-    if not run.has_table("drift"):
-        return pl.DataFrame()
-    drift = run.table("drift").filter((pl.col("topic_id") == topic_id) & is_headline())
+def series_changes(run: Run, series: str) -> pl.DataFrame:
+    """Every change of one series in every outlet view, with its test."""
+    drift = series_table(run, "drift", [series]).filter(is_headline())
     return drift.select("period", "source", *CHANGE_COLUMNS).sort("period", "source")
 
 
-def outlet_cells(run: Run, period: date | None = None) -> pl.DataFrame:
-    """Outlet x topic: share, share among the other outlets, lift and the test behind each cell.
+def outlet_cells(
+    run: Run, period: date | None = None, series: list[str] | None = None
+) -> pl.DataFrame:
+    """Outlet x series: share, share among the other outlets, lift and the test behind each cell.
 
     ``period`` None is the whole corpus.
     """
-    if not run.has_table("outlets"):
-        return pl.DataFrame()
-    outlets = run.table("outlets")
+    outlets = series_table(run, "outlets", series)
     outlets = (
         outlets.filter(pl.col("period").is_null())
         if period is None
         else outlets.filter(pl.col("period") == period)
     )
-    names = topic_names(run).select("topic_id", "name", "order")
-    return outlets.join(names, on="topic_id").sort("source", "order")
+    return _named(outlets, run, "name", "order").sort("source", "order")
 
 
 def outlet_periods(run: Run) -> list[date]:
     """The periods the outlet comparison has rows for."""
-    if not run.has_table("outlets"):
+    table = _drift_table(run, "outlets")
+    if table is None:
         return []
-    return run.table("outlets")["period"].drop_nulls().unique().sort().to_list()
+    return run.table(table, columns=["period"])["period"].drop_nulls().unique().sort().to_list()
 
 
-def period_counts(run: Run, period: date, source: str = ALL_SOURCES) -> pl.DataFrame:
-    """Documents carrying each topic in one period and outlet view (k of n), for comparisons."""
-    table = run.table("prevalence").filter(
+def period_counts(
+    run: Run, period: date, source: str = ALL_SOURCES, series: list[str] | None = None
+) -> pl.DataFrame:
+    """Documents carrying each series in one period and outlet view (k of n), for comparisons."""
+    table = series_table(run, "prevalence", series).filter(
         (pl.col("period") == period) & (pl.col("source") == source)
     )
-    names = topic_names(run).select("topic_id", "name")
-    return table.join(names, on="topic_id").select(
-        "topic_id", "name", pl.col("n_docs").alias("k"), pl.col("n_period_docs").alias("n")
+    return _named(table, run, "name", "kind").select(
+        "series", "name", "kind", pl.col("n_docs").alias("k"), pl.col("n_period_docs").alias("n")
     )
 
 
 def run_counts(run: Run) -> pl.DataFrame:
-    """Documents carrying each topic over a whole run (k of n), keyed by a cross-run key.
+    """Documents carrying each series over a whole run (k of n), keyed by a cross-run key.
 
     Catalogued narratives keep their id across runs; a discovered topic is keyed by its label.
     """
     shares_ = overall_shares(run)
-    topics = topic_names(run).select("topic_id", "narrative_id", "kind", "label")
-    return shares_.join(topics, on="topic_id").select(
-        pl.coalesce("narrative_id", pl.format("{}: {}", "kind", "label")).alias("key"),
+    names = series_names(run).select("series", "label")
+    return shares_.join(names, on="series").select(
+        pl.when(pl.col("kind") == "narrative")
+        .then(pl.col("series"))
+        .otherwise(pl.format("{}: {}", "kind", "label"))
+        .alias("key"),
         "name",
+        "kind",
         pl.col("n").alias("k"),
         pl.col("n_docs").alias("n"),
     )

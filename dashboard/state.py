@@ -4,8 +4,8 @@ Caching, in two layers:
 - ``st.cache_resource`` keeps each opened run (its tables, read once from Parquet) in the server
   process, shared by every session and never copied. The key is the run's path and the time its
   run.json last changed, so retraining or re-drifting a run is picked up on the next rerun.
-- ``st.cache_data`` keeps the result of every query of ``narratives_dashboard.data`` and
-  ``narratives_dashboard.articles`` by its arguments (outlet, periods, topics, search text...),
+- ``st.cache_data`` keeps the result of every query of ``narratives_dashboard.data``,
+  ``.articles`` and ``.passages`` by its arguments (outlet, periods, series, search text...),
   so going back to a filter setting is a dictionary lookup, and a new setting computes only the
   small frame that view needs.
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -23,15 +24,15 @@ from typing import Any
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
-from narratives_dashboard import articles, data
+from narratives_dashboard import articles, data, passages
 
 from narratives.export import encode_table
 from narratives.runs import Run, default_models_dir, load_run
 
 RUN_KEY = "run_key"
-FOCUS_TOPIC = "focus_topic"
+FOCUS_SERIES = "focus_series"
 FOCUS_PERIOD = "focus_period"
-QUERY_MODULES = (data, articles)
+QUERY_MODULES = (data, articles, passages)
 """Where :func:`query` finds its functions: the public names (``__all__``) of these modules."""
 
 
@@ -63,7 +64,7 @@ def run() -> Run:
 
 
 def query_function(name: str) -> Callable[..., Any]:
-    """The query called ``name`` in data.py or articles.py."""
+    """The query called ``name`` in data.py, articles.py or passages.py."""
     for module in QUERY_MODULES:
         if name in module.__all__:
             return getattr(module, name)
@@ -77,8 +78,8 @@ def _query(key: tuple[str, int], name: str, kwargs: tuple[tuple[str, Any], ...])
 
 
 def query(name: str, **kwargs: Any) -> Any:
-    """``<name>(run, **kwargs)`` of ``narratives_dashboard.data`` or ``.articles`` on the open
-    run, cached by its arguments."""
+    """``<name>(run, **kwargs)`` of ``narratives_dashboard.data``, ``.articles`` or ``.passages``
+    on the open run, cached by its arguments."""
     return query_run(current_key(), name, **kwargs)
 
 
@@ -92,14 +93,26 @@ def _figure_html(figure: go.Figure) -> bytes:
     return figure.to_html(include_plotlyjs=True, full_html=True).encode("utf-8")
 
 
-def downloads(frame: pl.DataFrame, stem: str, figure: go.Figure | None = None) -> None:
+def _encoded(frame: pl.DataFrame | Callable[[], pl.DataFrame], fmt: str) -> bytes:
+    return encode_table(frame() if callable(frame) else frame, fmt)
+
+
+def downloads(
+    frame: pl.DataFrame | Callable[[], pl.DataFrame],
+    stem: str,
+    figure: go.Figure | None = None,
+    *,
+    label: str = "table",
+) -> None:
     """Download buttons for the table of the current view (CSV, Parquet) and its chart (HTML;
-    the chart's own toolbar saves it as PNG). Files are built only when a button is clicked."""
+    the chart's own toolbar saves it as PNG). Files are built only when a button is clicked;
+    ``frame`` may be a function that computes the table then (a large one, say every passage
+    carrying a narrative)."""
     buttons: list[tuple[str, Callable[[], bytes], str, str]] = [
-        ("Download table (CSV)", functools.partial(encode_table, frame, "csv"), "csv", "text/csv"),
+        (f"Download {label} (CSV)", functools.partial(_encoded, frame, "csv"), "csv", "text/csv"),
         (
-            "Download table (Parquet)",
-            functools.partial(encode_table, frame, "parquet"),
+            f"Download {label} (Parquet)",
+            functools.partial(_encoded, frame, "parquet"),
             "parquet",
             "application/octet-stream",
         ),
@@ -109,11 +122,12 @@ def downloads(frame: pl.DataFrame, stem: str, figure: go.Figure | None = None) -
             ("Download chart (HTML)", functools.partial(_figure_html, figure), "html", "text/html")
         )
     columns = st.columns(len(buttons) + (figure is not None))
+    file_stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem)
     for column, (label, payload, suffix, mime) in zip(columns, buttons, strict=False):
         column.download_button(
             label,
             data=payload,
-            file_name=f"{stem}.{suffix}",
+            file_name=f"{file_stem}.{suffix}",
             mime=mime,
             key=f"download-{stem}-{suffix}",
             on_click="ignore",
@@ -124,7 +138,8 @@ def downloads(frame: pl.DataFrame, stem: str, figure: go.Figure | None = None) -
 
 def show_table(frame: pl.DataFrame, columns: dict | None = None, **kwargs: Any) -> Any:
     """``st.dataframe`` with the dashboard's column formats (dates as days, shares as percents,
-    p-values in three digits, links clickable); ``columns`` overrides them per view."""
+    p-values in three digits, links clickable, only to http(s) addresses); ``columns``
+    overrides them per view."""
     formats = {
         "date": st.column_config.DateColumn(format="YYYY-MM-DD"),
         "url": st.column_config.LinkColumn("link"),
@@ -144,21 +159,27 @@ def show_table(frame: pl.DataFrame, columns: dict | None = None, **kwargs: Any) 
         "jsd_to_others": st.column_config.NumberColumn(format="%.3f"),
     }
     shown = {k: v for k, v in formats.items() if k in frame.columns}
+    if "url" in frame.columns:  # a link only to an http(s) address
+        web = pl.col("url").str.contains(r"(?i)^https?://")
+        frame = frame.with_columns(pl.when(web).then(pl.col("url")).alias("url"))
     return st.dataframe(
         frame, hide_index=True, column_config={**shown, **(columns or {})}, **kwargs
     )
 
 
-def focus(topic_id: int | None, period: Any = None) -> None:
-    """Remember a topic (and period) picked on one page for the next page that shows one."""
-    st.session_state[FOCUS_TOPIC] = topic_id
+def focus(series: str | None, period: Any = None) -> None:
+    """Remember a series (and period) picked on one page for the next page that shows one."""
+    st.session_state[FOCUS_SERIES] = series
     st.session_state[FOCUS_PERIOD] = period
 
 
-def topic_options(names: pl.DataFrame, *, outliers: bool = False) -> dict[int, str]:
-    """Topic id -> display name, in the dashboard's topic order."""
-    frame = names if outliers else names.filter(pl.col("kind") != "outliers")
-    return dict(zip(frame["topic_id"].to_list(), frame["name"].to_list(), strict=True))
+def series_options(
+    names: pl.DataFrame, kinds: tuple[str, ...] = ("narrative", "topic")
+) -> dict[str, str]:
+    """Series key -> display name for the series of these kinds, in the dashboard's order
+    (catalogued narratives, then discovered topics, then the outliers)."""
+    frame = names.filter(pl.col("kind").is_in(kinds)).sort("order")
+    return dict(zip(frame["series"].to_list(), frame["name"].to_list(), strict=True))
 
 
 def period_text(period: str | None, column: str = "period") -> pl.Expr:
@@ -186,3 +207,27 @@ def period_label(value: Any, period: str | None) -> str:
     if period == "year":
         return f"{value.year}"
     return f"{value:%Y-%m-%d}"
+
+
+OLD_RUN_NOTE = (
+    "This run predates narrative detection: it shows discovered topics only. Retrain it "
+    "(narratives train) to find the catalogued narratives passage by passage."
+)
+
+
+def topics_toggle(card: Any, key: str) -> bool:
+    """The "Show discovered topics" toggle (off: the catalogued narratives only). A run without
+    narratives shows its topics, with the toggle on and fixed."""
+    return st.toggle(
+        "Show discovered topics",
+        value=not card.has_narratives,
+        disabled=not card.has_narratives,
+        key=key,
+        help="Add the topics BERTopic discovered (named by their keywords) beside the "
+        "catalogued narratives.",
+    )
+
+
+def shown_kinds(show_topics: bool, *, outliers: bool = False) -> tuple[str, ...]:
+    """The kinds of series a page lists."""
+    return ("narrative", *(("topic",) if show_topics else ()), *(("outliers",) if outliers else ()))

@@ -328,3 +328,35 @@ def open_page(page, title: str, timeout_ms: float = 30_000) -> None:
 def caption(page, prefix: str):
     """The caption (or any text block) starting with ``prefix``."""
     return page.get_by_text(re.compile("^" + re.escape(prefix))).first
+
+
+_LEGEND_JS = """
+(selector) => Array.from(document.querySelectorAll(selector))
+    .map((t) => (t.textContent || '').trim()).filter((t) => t.length > 0)
+"""
+
+
+def legend_texts(page) -> list[str]:
+    """The legend entries of the first Plotly chart on the page, in order."""
+    return page.evaluate(_LEGEND_JS, f"{CHART} .legend .legendtext")
+
+
+def wait_for_legend(page, predicate_js: str, arg, timeout_ms: float = 60_000) -> None:
+    """Wait until ``predicate_js`` (a JS function of the legend texts and ``arg``) holds."""
+    page.wait_for_function(
+        f"([selector, arg]) => ({predicate_js})(({_LEGEND_JS})(selector), arg)",
+        arg=[f"{CHART} .legend .legendtext", arg],
+        timeout=timeout_ms,
+    )
+
+
+def toggle(page, label: str, timeout_ms: float = 30_000) -> None:
+    """Flip the Streamlit toggle labelled ``label``."""
+    page.locator('[data-testid="stCheckbox"]').filter(
+        has=page.get_by_text(label, exact=True)
+    ).first.locator("label").click(timeout=timeout_ms)
+
+
+def click_button(page, name: str, timeout_ms: float = 30_000) -> None:
+    """Click the first button called ``name``."""
+    page.get_by_role("button", name=name, exact=True).first.click(timeout=timeout_ms)

@@ -1,14 +1,16 @@
-"""The dashboard, driven by Streamlit's AppTest on real runs: every page renders, and widgets
-change what is shown. Its queries (dashboard/data.py, dashboard/articles.py) are checked against
-the run's tables."""
+"""The dashboard, driven by Streamlit's AppTest on real runs: every page renders, widgets change
+what is shown, and the Confirm / Reject buttons record feedback. Its queries
+(dashboard/data.py, series.py, articles.py, passages.py) are checked against the run's tables."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -16,17 +18,21 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from narratives_dashboard import articles, data
+from narratives_dashboard import articles, charts, data, passages
+from narratives_dashboard.text import WORD_JOINER, escape_markdown, markdown_link, safe_url
 from streamlit.testing.v1 import AppTest
 
-from narratives.drift import drift_tables
+from narratives.catalog import default_catalog_path, load_catalog
+from narratives.drift import drift_tables, is_headline
 from narratives.drift.compare import compare_counts
 from narratives.drift.stats import two_proportion_test
-from narratives.runs import load_run
+from narratives.runs import load_run, replace_tables
+from narratives.schemas import NARRATIVE_DRIFT_TABLES, NARRATIVE_TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "dashboard" / "app.py"
 PAGES = ("views/narrative.py", "views/outlets.py", "views/documents.py", "views/compare.py")
+EVIL = "[click](https://evil.example/x) ![pixel](https://evil.example/p.png) **bold** "
 
 
 def open_app(monkeypatch, run: Path | None, models: Path, page: str | None = None) -> AppTest:
@@ -56,8 +62,28 @@ def chart_traces(app: AppTest, index: int = 0) -> list[dict]:
     return json.loads(app.get("plotly_chart")[index].proto.spec)["data"]
 
 
+def line_names(app: AppTest) -> list[str]:
+    return [t["name"] for t in chart_traces(app) if t.get("mode") == "lines+markers"]
+
+
+def plain(value: str) -> str:
+    """Markdown escaped by the dashboard, as the reader sees it."""
+    return re.sub(r"\\(.)", r"\1", value).replace(WORD_JOINER, "")
+
+
 def captions(app: AppTest) -> list[str]:
-    return [c.value for c in app.caption]
+    return [plain(c.value) for c in app.caption]
+
+
+def markdown_bodies(app: AppTest) -> list[str]:
+    """Every text the page renders as Markdown."""
+    kinds = ("markdown", "caption", "title", "header", "subheader", "info", "warning", "success")
+    return [e.value for kind in kinds for e in getattr(app, kind)] + [e.value for e in app.error]
+
+
+def feedback_entries(models: Path) -> list[dict]:
+    """The [[feedback]] tables of the models directory's catalog."""
+    return tomllib.loads((models / "catalog.toml").read_text(encoding="utf-8"))["feedback"]
 
 
 @pytest.fixture
@@ -68,39 +94,110 @@ def seeds_models(seeds_run: Path, tmp_path: Path) -> Path:
     return models
 
 
+@pytest.fixture
+def old_run(seeds_models: Path) -> Path:
+    """The seeds run as a run trained before narrative detection wrote it: no narrative tables,
+    topics with a narrative_id column, the old metrics in run.json."""
+    old = seeds_models / "old"
+    shutil.copytree(seeds_models / "seeds", old)
+    for name in (*NARRATIVE_TABLES, *NARRATIVE_DRIFT_TABLES):
+        (old / f"{name}.parquet").unlink()
+    topics = pl.read_parquet(old / "topics.parquet")
+    topics.with_columns(pl.lit(None, pl.String).alias("narrative_id")).write_parquet(
+        old / "topics.parquet"
+    )
+    record = json.loads((old / "run.json").read_text())
+    record["metrics"].pop("n_documents_with_narrative", None)
+    record["metrics"]["n_new_topics"] = topics.height
+    (old / "run.json").write_text(json.dumps(record))
+    return old
+
+
 # --- the queries behind the pages -------------------------------------------------------------
 
 
-def test_shares_are_the_prevalence_table_with_names(seeds_run: Path) -> None:
+def test_series_names_list_narratives_then_topics_then_outliers(seeds_run: Path) -> None:
+    run = load_run(seeds_run)
+    names = data.series_names(run)
+    narratives = run.table("narratives")
+    assert names["name"].n_unique() == names.height
+    lead = names.head(narratives.height)
+    assert lead["series"].to_list() == narratives["narrative_id"].to_list()
+    assert lead["name"].to_list() == narratives["label_de"].to_list()
+    assert set(lead["kind"]) == {"narrative"}
+    topics = names.filter(pl.col("kind") == "topic")
+    assert topics["series"].to_list() == [f"topic:{t}" for t in topics["topic_id"]]
+    assert all(
+        n.startswith(f"#{t} ") for n, t in zip(topics["name"], topics["topic_id"], strict=True)
+    )
+    assert topics["size"].to_list() == sorted(topics["size"], reverse=True)
+    assert names["order"].to_list() == list(range(names.height))
+    assert data.default_series(names) == narratives["narrative_id"].to_list()
+
+
+def test_shares_are_the_prevalence_tables_with_names(seeds_run: Path) -> None:
     run = load_run(seeds_run)
     frame = data.shares(run, source="RT DE")
-    prevalence = run.table("prevalence").filter(pl.col("source") == "RT DE")
-    assert frame.height == prevalence.height
-    joined = frame.join(prevalence, on=["period", "topic_id"], suffix="_p")
-    assert joined.height == prevalence.height
-    assert (joined["n"] == joined["n_docs"]).all()
-    names = data.topic_names(run)
+    names = data.series_names(run)
     assert set(frame["name"]) <= set(names["name"])
-    assert names["name"].n_unique() == names.height
+    topics = frame.filter(pl.col("kind") != "narrative").with_columns(
+        pl.col("series").str.strip_prefix("topic:").cast(pl.Int32).alias("topic_id")
+    )
+    prevalence = run.table("prevalence").filter(pl.col("source") == "RT DE")
+    joined = topics.join(prevalence, on=["period", "topic_id"], suffix="_p")
+    assert joined.height == prevalence.height == topics.height
+    assert (joined["n"] == joined["n_docs"]).all()
+    narratives = frame.filter(pl.col("kind") == "narrative")
+    expected = run.table("narrative_prevalence").filter(pl.col("source") == "RT DE")
+    joined = narratives.join(
+        expected, left_on=["period", "series"], right_on=["period", "narrative_id"]
+    )
+    assert joined.height == expected.height == narratives.height
+    assert (joined["n"] == joined["n_docs"]).all()
+    one = data.shares(run, series=["topic:0"])
+    assert set(one["series"]) == {"topic:0"}
 
 
-def test_articles_behind_a_point_carry_the_topic_in_that_period(seeds_run: Path) -> None:
+def test_articles_behind_a_point_carry_the_series_in_that_period(seeds_run: Path) -> None:
     run = load_run(seeds_run)
     assignments = run.table("assignments")
     documents = run.table("documents")
-    for topic_id in run.table("topics")["topic_id"]:
+    tags = run.table("narrative_scores").filter(pl.col("tagged"))
+    carriers = [
+        *((f"topic:{t}", assignments.filter(pl.col("topic_id") == t)) for t in range(3)),
+        *((n, tags.filter(pl.col("narrative_id") == n)) for n in tags["narrative_id"].unique()),
+    ]
+    for series, carrying in carriers:
         for period in data.periods(run):
-            found = articles.articles(run, topic_id=topic_id, period=period)
+            found = articles.articles(run, series=series, period=period)
             expected = (
-                assignments.filter(pl.col("topic_id") == topic_id)
-                .join(documents, on="doc_id")
+                carrying.join(documents, on="doc_id")
                 .filter(pl.col("date").dt.truncate("1mo") == period)["doc_id"]
                 .unique()
             )
-            assert sorted(found["doc_id"]) == sorted(expected)
+            assert sorted(found["doc_id"]) == sorted(expected), (series, period)
 
 
-def test_search_is_case_insensitive_and_carries_each_articles_mix(seeds_run: Path) -> None:
+def test_events_read_the_narrative_and_the_topic_drift(tmp_path: Path) -> None:
+    from benchmarks.synthetic_run import make_run
+
+    run = load_run(make_run(tmp_path, "synthetic", 1500))
+    names = data.series_names(run)
+    found = data.events(run, series=names["series"].to_list(), limit=1000)
+    assert not found.is_empty() and found["series"].null_count() == 0
+    narrative = run.table("narrative_drift").filter((pl.col("source") == "*") & is_headline())
+    topic = run.table("drift").filter(
+        (pl.col("source") == "*") & is_headline() & (pl.col("topic_id") >= 0)
+    )
+    expected = {(r["period"], r["narrative_id"]) for r in narrative.iter_rows(named=True)} | {
+        (r["period"], f"topic:{r['topic_id']}") for r in topic.iter_rows(named=True)
+    }
+    assert set(zip(found["period"], found["series"], strict=True)) == expected
+    only = data.events(run, series=["failed-counteroffensive"], limit=1000)
+    assert set(only["series"]) <= {"failed-counteroffensive"}
+
+
+def test_search_is_case_insensitive_and_carries_each_articles_narratives(seeds_run: Path) -> None:
     run = load_run(seeds_run)
     texts = run.table("documents").select("doc_id", "text", "title")
     found = articles.search_documents(run, text="stoltenberg")
@@ -109,11 +206,51 @@ def test_search_is_case_insensitive_and_carries_each_articles_mix(seeds_run: Pat
         | pl.col("title").str.contains("(?i)stoltenberg")
     )
     assert sorted(found["doc_id"]) == sorted(expected["doc_id"])
-    assert found["narrative mix"].null_count() == 0
+    assert found["topic mix"].null_count() == 0
+    every = articles.search_documents(run)
+    labels = dict(zip(*run.table("narratives")[["narrative_id", "label_de"]], strict=True))
+    carried = run.table("narrative_scores").filter(pl.col("tagged"))
+    for row in every.iter_rows(named=True):
+        ids = set(carried.filter(pl.col("doc_id") == row["doc_id"])["narrative_id"])
+        assert set(filter(None, row["narratives"].split("; "))) == {labels[i] for i in ids}
     welt = articles.search_documents(run, sources=["WELT"])
     assert welt["source"].unique().to_list() == ["WELT"]
     nothing = articles.search_documents(run, start=date(2030, 1, 1))
     assert nothing.is_empty()
+    narrative = carried["narrative_id"][0]
+    with_it = articles.search_documents(run, series=[narrative])
+    assert set(with_it["doc_id"]) == set(
+        carried.filter(pl.col("narrative_id") == narrative)["doc_id"]
+    )
+
+
+def test_passage_queries_follow_the_narrative_scores(seeds_run: Path) -> None:
+    run = load_run(seeds_run)
+    scores = run.table("narrative_scores")
+    narrative = scores.filter(pl.col("tagged"))["narrative_id"][0]
+    carrying = passages.narrative_passages(run, narrative, limit=None)
+    mine = scores.filter((pl.col("narrative_id") == narrative) & pl.col("tagged"))
+    assert sorted(carrying["passage_id"]) == sorted(mine["passage_id"])
+    assert carrying["evidence"].null_count() == 0 and carrying["text"].null_count() == 0
+    assert carrying["date"].to_list() == sorted(carrying["date"], reverse=True)
+    missed = passages.narrative_candidates(run, narrative, limit=5)
+    assert missed.height == 5 and not set(missed["passage_id"]) & set(mine["passage_id"])
+    assert missed["score"].to_list() == sorted(missed["score"], reverse=True)
+    top = scores.filter((pl.col("narrative_id") == narrative) & ~pl.col("tagged"))["score"].max()
+    assert missed["score"][0] == pytest.approx(top)
+    doc = mine["doc_id"][0]
+    assert narrative in passages.document_narratives(run, doc)["narrative_id"].to_list()
+    assert (
+        passages.passage_narratives(run, doc).height
+        == scores.filter(pl.col("doc_id") == doc).height
+    )
+    topic_id = run.table("topic_narratives")["topic_id"][0]
+    carried = passages.topic_narratives(run, topic_id)
+    assert (
+        carried["n_passages"].sum()
+        == run.table("topic_narratives").filter(pl.col("topic_id") == topic_id)["n_passages"].sum()
+    )
+    assert passages.narrative_profile(run, narrative)["narrative_id"] == narrative
 
 
 def test_compare_counts_tests_each_difference() -> None:
@@ -127,15 +264,54 @@ def test_compare_counts_tests_each_difference() -> None:
     assert (table["p_adjusted"] >= table["p_value"]).all()
 
 
-def test_run_card_reads_the_span_outlets_and_figures(seeds_run: Path) -> None:
-    card = data.run_card(load_run(seeds_run))
+def test_run_card_reads_the_span_outlets_narratives_and_figures(seeds_run: Path) -> None:
+    run = load_run(seeds_run)
+    card = data.run_card(run)
     assert (card.first_date, card.last_date) == (date(2022, 10, 11), date(2024, 12, 3))
     assert {"RT DE", "WELT"} <= set(card.sources)
     assert card.n_documents == 5 and card.embedder == "use-multilingual"
     assert "outlier share" in card.quality
+    narratives = run.table("narratives")
+    assert card.has_narratives and card.n_catalogued == narratives.height
+    assert card.n_narratives_found == (narratives["n_passages"] > 0).sum()
+    carrying = run.table("narrative_scores").filter(pl.col("tagged"))["doc_id"].n_unique()
+    assert card.narrative_doc_share == pytest.approx(carrying / 5)
+
+
+def test_markdown_escaping_renders_corpus_text_literally() -> None:
+    from markdown_it import MarkdownIt
+
+    renderer = MarkdownIt("commonmark")
+    for text in (
+        EVIL,
+        "# Titel: *wichtig* <b>fett</b> `code` $x$ :red[rot] :smile:",
+        "1. Liste\n- Punkt\n> Zitat | Tabelle | \\ Backslash & &amp; www.evil.example",
+    ):
+        html = renderer.render(escape_markdown(text))
+        assert not re.search(r"<(?!/?p>)[a-z]", html), html  # only the paragraph itself
+        assert "https://" not in escape_markdown(text).replace("\\", "")  # no bare url to link
+    assert safe_url("https://www.welt.de/a.html") == "https://www.welt.de/a.html"
+    for bad in ("javascript:alert(1)", "https://x.example/a) [b](c", "https://x y", None, 3):
+        assert safe_url(bad) is None
+    assert markdown_link("article", "javascript:alert(1)") == ""
+    assert markdown_link("a[b]", "http://x.example") == "[a\\[b\\]](http://x.example)"
 
 
 # --- the pages, driven by AppTest -------------------------------------------------------------
+
+
+def test_overview_shows_the_catalogued_narratives_by_default(
+    monkeypatch, seeds_models: Path
+) -> None:
+    app = open_app(monkeypatch, None, seeds_models)
+    names = data.series_names(load_run(seeds_models / "seeds"))
+    narratives = names.filter(pl.col("kind") == "narrative")
+    assert widget(app.multiselect, "Narratives").value == narratives["series"].to_list()
+    assert line_names(app) == narratives["name"].to_list()
+    assert set(widget(app.multiselect, "Narratives").options) == set(narratives["name"])
+    app.toggle(key="overview_topics").set_value(True).run()
+    topics = names.filter(pl.col("kind") == "topic").sort("size", descending=True).head(8)
+    assert line_names(app) == [*narratives["name"], *topics.sort("order")["name"]]
 
 
 def test_overview_filters_change_the_chart(monkeypatch, seeds_models: Path) -> None:
@@ -148,11 +324,10 @@ def test_overview_filters_change_the_chart(monkeypatch, seeds_models: Path) -> N
     rt = chart_traces(app)
     assert [t.get("y") for t in rt] != [t.get("y") for t in everyone]
 
-    names = data.topic_names(load_run(seeds_models / "seeds"))
-    first = names.filter(pl.col("kind") == "narrative")["topic_id"][0]
+    names = data.series_names(load_run(seeds_models / "seeds"))
+    first = names.filter(pl.col("kind") == "narrative")["series"][0]
     widget(app.multiselect, "Narratives").set_value([first]).run()
-    lines = [t["name"] for t in chart_traces(app) if t.get("mode") == "lines+markers"]
-    assert lines == names.filter(pl.col("topic_id") == first)["name"].to_list()
+    assert line_names(app) == names.filter(pl.col("series") == first)["name"].to_list()
 
     widget(app.radio, "Chart").set_value("Stacked area").run()
     assert all(t.get("stackgroup") == "shares" for t in chart_traces(app))
@@ -165,30 +340,132 @@ def test_overview_filters_change_the_chart(monkeypatch, seeds_models: Path) -> N
 def test_overview_leads_to_the_articles_and_the_narrative_page(
     monkeypatch, seeds_models: Path
 ) -> None:
-    app = open_app(monkeypatch, None, seeds_models)
     run = load_run(seeds_models / "seeds")
-    names = data.topic_names(run)
-    topic = widget(app.selectbox, "Narrative of the articles")
-    target = names.filter(pl.col("kind") != "outliers")["topic_id"][-1]
-    topic.set_value(target).run()
-    shown = app.main.dataframe[-1].value
-    assert sorted(shown["doc_id"]) == sorted(articles.articles(run, topic_id=target)["doc_id"])
-    widget(app.button, "Open this narrative's page").click().run()
-    assert app.header[0].value == names.filter(pl.col("topic_id") == target)["name"][0]
+    names = data.series_names(run)
+    for kind in ("narrative", "topic"):
+        app = open_app(monkeypatch, None, seeds_models)
+        if kind == "topic":
+            app.toggle(key="overview_topics").set_value(True).run()
+        topic = widget(app.selectbox, "Narrative of the articles")
+        target = [s for s in topic.options if names.filter(pl.col("name") == s)["kind"][0] == kind]
+        series = names.filter(pl.col("name") == target[-1])["series"][0]
+        topic.set_value(series).run()
+        shown = app.main.dataframe[-1].value
+        expected = articles.articles(run, series=series)["doc_id"]
+        assert sorted(shown["doc_id"]) == sorted(expected), kind
+        widget(app.button, "Open this narrative's page").click().run()
+        assert plain(app.header[0].value) == target[-1]
 
 
 def test_narrative_page_follows_the_selection(monkeypatch, seeds_models: Path) -> None:
     app = open_app(monkeypatch, None, seeds_models, "views/narrative.py")
-    names = data.topic_names(load_run(seeds_models / "seeds"))
-    assert app.header[0].value == names["name"][0]
-    other = names["topic_id"][1]
-    widget(app.selectbox, "Narrative").set_value(other).run()
-    assert app.header[0].value == names["name"][1]
     run = load_run(seeds_models / "seeds")
-    passages = articles.representative_passages(run, other)
-    shown = " ".join(m.value for m in app.markdown)
-    assert passages["text"][0][:60] in shown
+    names = data.series_names(run)
+    assert plain(app.header[0].value) == names["name"][0]
+    assert "How it is found" in [s.value for s in app.subheader]
+    profile = passages.narrative_profile(run, names["series"][0])
+    found = [m.value for m in app.markdown if m.value.startswith("Query: ")]
+    threshold = profile["head_threshold"]
+    head = f"at least {threshold:.3f}" if threshold is not None else "Head: off"
+    assert found and head in found[0] and ("yes" in found[0]) == profile["has_query"], found
+    other = names.filter(pl.col("kind") == "narrative")["series"][1]
+    widget(app.selectbox, "Narrative").set_value(other).run()
+    assert plain(app.header[0].value) == names["name"][1]
+    carried = passages.narrative_passages(run, other, limit=20)
+    texts = [t.value for t in app.text]
+    assert all(text in texts for text in carried["text"])
+    assert any(c.startswith("Evidence: ") for c in captions(app))
+
+    topic = names.filter(pl.col("kind") == "topic")["series"][1]
+    widget(app.selectbox, "Narrative").set_value(topic).run()
+    assert plain(app.header[0].value) == names.filter(pl.col("series") == topic)["name"][0]
+    representative = articles.representative_passages(run, int(topic.split(":")[1]))
+    assert representative["text"][0] in [t.value for t in app.text]
     assert any("per outlet" in s.value for s in app.subheader)
+    assert "Narratives its passages carry" in [s.value for s in app.subheader]
+
+
+def test_confirm_and_reject_write_feedback_into_the_models_catalog(
+    monkeypatch, seeds_models: Path
+) -> None:
+    shipped = default_catalog_path().read_bytes()
+    run = load_run(seeds_models / "seeds")
+    narrative = run.table("narratives").filter(pl.col("n_passages") >= 2)["narrative_id"][0]
+    app = open_app(monkeypatch, None, seeds_models, "views/narrative.py")
+    widget(app.selectbox, "Narrative").set_value(narrative).run()
+    carried = passages.narrative_passages(run, narrative)["passage_id"]
+    app.button(key=f"confirm-carried-{narrative}-{carried[0]}").click().run()
+    catalog = seeds_models / "catalog.toml"
+    assert catalog.is_file()
+    message = plain(app.success[0].value)
+    assert str(catalog) in message and "retrain" in message
+    assert app.toast and "retrain" in plain(app.toast[0].value)
+    app.button(key=f"confirm-carried-{narrative}-{carried[0]}").click().run()
+    assert "Already recorded" in app.info[0].value  # the same decision twice: recorded once
+    app.button(key=f"reject-carried-{narrative}-{carried[1]}").click().run()
+    missed = passages.narrative_candidates(run, narrative)["passage_id"][0]
+    app.button(key=f"confirm-missed-{narrative}-{missed}").click().run()
+    assert not app.exception
+    entries = feedback_entries(seeds_models)
+    decided = [(e["narrative"], e["passage_id"], e["carries"], e["run"]) for e in entries]
+    assert decided == [
+        (narrative, carried[0], True, "seeds"),
+        (narrative, carried[1], False, "seeds"),
+        (narrative, missed, True, "seeds"),
+    ]
+    texts = run.table("passages").filter(pl.col("passage_id") == carried[0])["text"][0]
+    assert entries[0]["text"] == " ".join(texts.split())
+    assert len(load_catalog(catalog).feedback) == 3
+    assert default_catalog_path().read_bytes() == shipped  # the shipped catalog is never edited
+
+
+def test_documents_page_rejects_and_adds_a_passages_narrative(
+    monkeypatch, seeds_models: Path
+) -> None:
+    run = load_run(seeds_models / "seeds")
+    tag = run.table("narrative_scores").filter(pl.col("tagged")).row(0, named=True)
+    app = open_app(monkeypatch, None, seeds_models, "views/documents.py")
+    widget(app.selectbox, "Article").set_value(tag["doc_id"]).run()
+    carried = passages.document_narratives(run, tag["doc_id"])
+    shown = [frame.value for frame in app.main.dataframe]
+    assert any(set(carried["name"]) == set(f.get("name", [])) for f in shown)
+    assert any(c.startswith("Carries ") and "evidence:" in c for c in captions(app))
+    app.button(key=f"reject-doc-{tag['narrative_id']}-{tag['passage_id']}").click().run()
+    assert "does not carry" in plain(app.success[0].value)
+    picker = app.selectbox(key=f"add-{tag['passage_id']}")
+    ids = dict(zip(*run.table("narratives")[["label_de", "narrative_id"]], strict=True))
+    offered = [ids[name] for name in picker.options]
+    assert tag["narrative_id"] not in offered
+    other = offered[-1]
+    picker.set_value(other).run()
+    app.button(key=f"confirm-add-{tag['passage_id']}").click().run()
+    decided = [(e["narrative"], e["carries"]) for e in feedback_entries(seeds_models)]
+    assert decided == [(tag["narrative_id"], False), (other, True)]
+    assert {e["passage_id"] for e in feedback_entries(seeds_models)} == {tag["passage_id"]}
+
+
+def test_corpus_text_is_never_rendered_as_markdown(monkeypatch, seeds_models: Path) -> None:
+    run_path = seeds_models / "seeds"
+    documents = pl.read_parquet(run_path / "documents.parquet")
+    documents.with_columns(
+        (pl.lit(EVIL) + pl.col("title")).alias("title"),
+        pl.lit("javascript:alert(1)").alias("url"),
+    ).write_parquet(run_path / "documents.parquet")
+    texts = pl.read_parquet(run_path / "passages.parquet")
+    texts.with_columns((pl.lit(EVIL) + pl.col("text")).alias("text")).write_parquet(
+        run_path / "passages.parquet"
+    )
+    app = open_app(monkeypatch, None, seeds_models, "views/documents.py")
+    seen = markdown_bodies(app)
+    links = [v for frame in app.main.dataframe for v in frame.value.get("url", [])]
+    assert links and not any(isinstance(v, str) for v in links)  # no javascript: link column
+    app.switch_page("views/narrative.py").run()
+    assert not app.exception
+    seen += markdown_bodies(app)
+    assert any(t.value.startswith(EVIL) for t in app.text)  # passages: plain st.text
+    assert any(plain(s).startswith(EVIL.strip()) for s in seen)  # titles: escaped
+    for body in seen:
+        assert "](https://evil" not in body and "javascript:" not in body, body
 
 
 def test_outlets_page_shows_both_heatmaps_and_a_head_to_head(
@@ -197,6 +474,12 @@ def test_outlets_page_shows_both_heatmaps_and_a_head_to_head(
     app = open_app(monkeypatch, None, seeds_models, "views/outlets.py")
     shares = chart_traces(app, 0)[0]
     assert shares["type"] == "heatmap" and {"RT DE", "WELT"} <= set(shares["y"])
+    names = data.series_names(load_run(seeds_models / "seeds"))
+    narratives = names.filter(pl.col("kind") == "narrative")["name"].to_list()
+    assert shares["x"] and set(shares["x"]) <= set(narratives)  # narratives by default
+    app.toggle(key="outlets_topics").set_value(True).run()
+    with_topics = set(chart_traces(app, 0)[0]["x"])
+    assert set(shares["x"]) < with_topics and with_topics - set(narratives)
     widget(app.selectbox, "Outlet A").set_value("RT DE").run()
     widget(app.selectbox, "Outlet B").set_value("WELT").run()
     table = app.main.dataframe[-1].value
@@ -218,7 +501,7 @@ def test_documents_page_searches_and_filters(monkeypatch, seeds_models: Path) ->
     widget(app.text_input, "Search text").input("").run()
     widget(app.multiselect, "Outlets").set_value(["WELT"]).run()
     assert captions(app)[0].startswith("Found 1 documents")
-    assert app.subheader[0].value.startswith("UKRAINE-KRIEG")
+    assert plain(app.subheader[0].value).startswith("UKRAINE-KRIEG")
 
 
 def test_compare_page_compares_periods_and_runs(monkeypatch, seeds_models: Path) -> None:
@@ -226,10 +509,36 @@ def test_compare_page_compares_periods_and_runs(monkeypatch, seeds_models: Path)
     app = open_app(monkeypatch, seeds_models / "seeds", seeds_models, "views/compare.py")
     table = app.main.dataframe[-1].value
     assert len(table) > 0 and {"share_a", "share_b"} <= set(table.columns)
+    names = data.series_names(load_run(seeds_models / "seeds"))
+    labels = set(names.filter(pl.col("kind") == "narrative")["name"])
+    assert set(table["name"]) <= labels
     widget(app.radio, "Compare").set_value("Two runs").run()
     assert not app.exception
     table = app.main.dataframe[-1].value
+    found = set(names.filter((pl.col("kind") == "narrative") & (pl.col("size") > 0))["name"])
+    assert set(table["name"]) == found  # the narratives found, matched by narrative id
     assert (table["difference"].abs() < 1e-12).all()  # a run against its copy: no difference
+    app.toggle(key="compare_topics").set_value(True).run()
+    table = app.main.dataframe[-1].value
+    assert set(table["name"]) > found and (table["difference"].abs() < 1e-12).all()
+
+
+def test_an_old_run_without_narrative_tables_still_opens(
+    monkeypatch, seeds_models: Path, old_run: Path
+) -> None:
+    app = open_app(monkeypatch, old_run, seeds_models)
+    assert "predates narrative detection" in plain(app.sidebar.warning[0].value)
+    toggle = app.toggle(key="overview_topics")
+    assert toggle.value and toggle.disabled
+    names = data.series_names(load_run(old_run))
+    assert set(names["kind"]) <= {"topic", "outliers"}
+    expected = names.filter(pl.col("series").is_in(data.default_series(names)))["name"]
+    assert line_names(app) == expected.to_list() and len(expected) > 0
+    for page in PAGES:
+        app.switch_page(page).run()
+        assert not app.exception, (page, app.exception)
+    app.switch_page("views/narrative.py").run()
+    assert plain(app.header[0].value) == names["name"][0]
 
 
 def test_no_runs_says_how_to_train_one(monkeypatch, tmp_path: Path) -> None:
@@ -242,8 +551,8 @@ def test_a_corrupt_run_is_named_not_crashed(monkeypatch, seeds_models: Path) -> 
     shutil.copytree(seeds_models / "seeds", broken)
     (broken / "topics.parquet").write_bytes(b"not parquet at all")
     app = open_app(monkeypatch, broken, seeds_models)
-    assert "topics.parquet" in app.error[0].value
-    assert "not a readable Parquet file" in app.error[0].value
+    assert "topics.parquet" in plain(app.error[0].value)
+    assert "not a readable Parquet file" in plain(app.error[0].value)
 
 
 def test_a_run_without_dates_shows_overall_shares(monkeypatch, seeds_models: Path) -> None:
@@ -252,16 +561,39 @@ def test_a_run_without_dates_shows_overall_shares(monkeypatch, seeds_models: Pat
     run = load_run(undated)
     documents = run.table("documents").with_columns(pl.lit(None, pl.Date).alias("date"))
     documents.write_parquet(undated / "documents.parquet")
-    tables = drift_tables(documents, run.table("passages"), run.table("assignments")).tables
+    tables = drift_tables(
+        documents,
+        run.table("passages"),
+        run.table("assignments"),
+        narrative_scores=run.table("narrative_scores"),
+        narrative_ids=run.table("narratives")["narrative_id"].to_list(),
+    ).tables
     for name, frame in tables.items():
         frame.write_parquet(undated / f"{name}.parquet")
     app = open_app(monkeypatch, undated, seeds_models)
     assert "no dates" in app.info[0].value
     bars = chart_traces(app)[0]
     assert bars["type"] == "bar" and len(bars["y"]) >= 1
+    labels = set(run.table("narratives")["label_de"])
+    assert set(bars["y"]) <= labels  # the narratives carried, by default
     for page in PAGES:
         app.switch_page(page).run()
         assert not app.exception, (page, app.exception)
+
+
+def test_the_synthetic_benchmark_run_opens_with_its_narratives(monkeypatch, tmp_path: Path) -> None:
+    from benchmarks.synthetic_run import make_run
+
+    path = make_run(tmp_path, "synthetic", 1200)
+    run = load_run(path)
+    assert "narrative_id" not in run.table("topics").columns
+    assert run.table("narrative_scores").height == run.table("passages").height * 8
+    app = open_app(monkeypatch, path, tmp_path)
+    assert len(line_names(app)) == run.table("narratives").height
+    events = data.events(run, series=data.default_series(data.series_names(run)))
+    assert "failed-counteroffensive" in events["series"].to_list()  # the planted step change
+    marks = {label for _, _, label in charts.EVENT_STYLE.values()}
+    assert marks & {t.get("name") for t in chart_traces(app)}
 
 
 @pytest.mark.slow
@@ -288,6 +620,9 @@ def test_the_dashboard_never_imports_the_modelling_stack(seeds_models: Path) -> 
         "from streamlit.testing.v1 import AppTest\n"
         f"app = AppTest.from_file({str(APP)!r}, default_timeout=90).run()\n"
         "assert not app.exception, app.exception\n"
+        f"for page in {PAGES!r}:\n"
+        "    app.switch_page(page).run()\n"
+        "    assert not app.exception, (page, app.exception)\n"
         "heavy = [m for m in ('bertopic', 'torch', 'umap', 'hdbscan', 'sentence_transformers')"
         " if m in sys.modules]\n"
         "print(','.join(heavy) or 'none')\n"
@@ -301,7 +636,7 @@ def test_the_dashboard_never_imports_the_modelling_stack(seeds_models: Path) -> 
             "NARRATIVES_MODELS_DIR": str(seeds_models),
             "NARRATIVES_RUN": "seeds",
         },
-        timeout=120,
+        timeout=180,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "none"
@@ -320,7 +655,6 @@ def test_dashboard_command_checks_the_run_before_serving(tmp_path: Path, capsys)
 
 def test_run_card_shows_the_evaluation_once_there_is_one(seeds_models: Path) -> None:
     from narratives.evaluate import evaluate_run
-    from narratives.runs import replace_tables
 
     path = seeds_models / "seeds"
     labels = pl.DataFrame(
@@ -332,3 +666,8 @@ def test_run_card_shows_the_evaluation_once_there_is_one(seeds_models: Path) -> 
     assert quality["coherence (NPMI)"] == pytest.approx(result.record["coherence_npmi"])
     assert quality["NMI with labels"] == pytest.approx(result.record["labels"]["topics"]["nmi"])
     assert "stability ARI" not in quality  # skipped, so not shown
+    evaluation = {**result.record, "narratives": {"micro_f1": 0.625, "macro_f1": 0.5}}
+    replace_tables(path, {}, lambda r: replace(r, evaluation=evaluation))
+    quality = data.run_card(load_run(path)).quality
+    assert quality["narratives micro F1"] == pytest.approx(0.625)
+    assert quality["coherence (NPMI)"] == pytest.approx(result.record["coherence_npmi"])

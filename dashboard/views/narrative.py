@@ -1,56 +1,85 @@
-"""One narrative: its keywords and how they changed, its share per outlet, its change points with
-their tests, its representative passages and the articles that carry it."""
+"""One narrative or topic. A catalogued narrative: how it is found, its share per outlet, its
+changes with their tests, its keywords per period, the passages that carry it (each with its
+evidence, its article and Confirm / Reject buttons) and the high-scoring passages that do not
+(Confirm adds what the detector missed). A discovered topic: its keywords, share per outlet,
+changes, representative passages and the narratives its passages carry. Both: the articles."""
 
 from __future__ import annotations
 
+import math
+
 import polars as pl
 import streamlit as st
-from narratives_dashboard import charts, state
+from narratives_dashboard import charts, feedback, passages, state
+from narratives_dashboard.series import topic_id_of
+from narratives_dashboard.text import escape_markdown, markdown_link
+
+SHOWN_PASSAGES = 20
+SHOWN_CANDIDATES = 10
+EVIDENCE_TEXT = {
+    "query": "its query matched",
+    "head": "the learned head scored it above the threshold",
+    "feedback": "an analyst confirmed it (or a near-duplicate of it)",
+}
 
 card = state.query("run_card")
-names = state.query("topic_names")
-options = state.topic_options(names, outliers=True)
+names = state.query("series_names")
+options = state.series_options(names, ("narrative", "topic", "outliers"))
 label = lambda value: state.period_label(value, card.period)  # noqa: E731
 ids = list(options)
-focus = st.session_state.get(state.FOCUS_TOPIC)
+focus = st.session_state.get(state.FOCUS_SERIES)
 
-topic_id = st.selectbox(
-    "Narrative",
-    ids,
-    index=ids.index(focus) if focus in ids else 0,
-    format_func=options.get,
-    help="Catalogued narratives, then newly discovered topics, then the outliers.",
-)
-row = names.filter(pl.col("topic_id") == topic_id).row(0, named=True)
-st.header(row["name"])
-if row["kind"] == "narrative":
-    st.caption(f"Catalogued narrative `{row['narrative_id']}` · topic {topic_id}")
-elif row["kind"] == "new topic":
-    st.caption(
-        f"Newly discovered topic {topic_id}: it matched no catalogued narrative; its name is "
-        "its keywords."
+
+def percent(value: float | None) -> str:
+    return "–" if value is None or not math.isfinite(value) else f"{value:.0%}"
+
+
+def article_caption(passage: dict) -> None:
+    """Where a passage comes from: date, outlet, title, document id and a checked link."""
+    where = " · ".join(
+        str(v) for v in (passage["date"], passage["source"], passage["title"]) if v is not None
     )
-else:
-    st.caption("Passages that fit no topic.")
+    link = markdown_link("article", passage.get("url"))
+    st.caption(escape_markdown(f"{where} · {passage['doc_id']}") + (f" · {link}" if link else ""))
 
-docs = state.query("articles", topic_id=topic_id, limit=None)
-first, second, third = st.columns(3)
-first.metric("Passages", f"{row['size']:,}")
-second.metric("Articles carrying it", f"{docs.height:,}")
-third.metric("Share of all articles", f"{docs.height / max(card.n_documents, 1):.1%}", border=False)
-st.markdown("**Keywords** " + " · ".join(f"`{k}`" for k in row["keywords"]))
 
-history = state.query("keyword_history", topic_id=topic_id)
-st.subheader("Keywords per period")
-if history.is_empty():
-    st.write("No dated passages, so no keywords per period.")
-else:
-    presence = state.query("keyword_presence", topic_id=topic_id)
+def how_found(profile: dict) -> None:
+    """The narrative's material and calibration, from the run's narratives table."""
+    st.subheader("How it is found")
+    query = (
+        f"Query: yes, matching {percent(profile['query_recall'])} of its examples."
+        if profile["has_query"]
+        else "Query: none; the learned head alone finds it."
+    )
+    threshold = profile["head_threshold"]
+    head = (
+        f"Head: a passage scoring at least {threshold:.3f} carries it (expected precision "
+        f"{percent(profile['head_expected_precision'])})."
+        if threshold is not None and math.isfinite(threshold)
+        else "Head: off (it adds nothing the query does not find)."
+        if profile["has_query"]
+        else "Head: off (too few examples to calibrate it)."
+    )
+    st.write(f"{query} {head}")
+    cells = st.columns(4)
+    cells[0].metric("Examples", profile["n_examples"])
+    cells[1].metric("Counter-examples", profile["n_counter_examples"])
+    cells[2].metric("Confirmed by analysts", profile["n_confirmed"])
+    cells[3].metric("Rejected by analysts", profile["n_rejected"])
+
+
+def keywords_per_period(series: str) -> None:
+    st.subheader("Keywords per period")
+    history = state.query("keyword_history", series=series)
+    if history.is_empty():
+        st.write("No dated passages, so no keywords per period.")
+        return
+    presence = state.query("keyword_presence", series=series)
     if not presence.is_empty() and presence["period"].n_unique() > 1:
         keyword_figure = charts.keyword_heatmap(
-            presence, label, title="Which keywords the narrative had, period by period"
+            presence, label, title="Which keywords it had, period by period"
         )
-        st.plotly_chart(keyword_figure, config=charts.chart_config(f"keywords-{topic_id}"))
+        st.plotly_chart(keyword_figure, config=charts.chart_config(f"keywords-{series}"))
     state.show_table(
         history.select(
             state.period_text(card.period),
@@ -60,41 +89,148 @@ else:
     )
     st.caption("Each period's keywords come from that period's passages only.")
 
-st.subheader("Share over time, per outlet")
-per_outlet = (
-    state.query("outlet_series", topic_id=topic_id) if state.query("periods") else pl.DataFrame()
-)
-if per_outlet.is_empty():
-    st.write("No dated documents.")
-else:
-    outlet_figure = charts.outlet_lines(per_outlet, title=f"{row['name']}: share of articles")
-    st.plotly_chart(outlet_figure, config=charts.chart_config(f"outlets-{topic_id}"))
-    state.downloads(per_outlet, f"narrative-{topic_id}-per-outlet", outlet_figure)
 
-st.subheader("Changes and their tests")
-changes = state.query("topic_changes", topic_id=topic_id)
-if changes.is_empty():
-    st.write("No significant change: the share moved no more than chance explains.")
-else:
-    state.show_table(
-        changes.with_columns(state.period_text(card.period)),
+def share_and_changes(series: str, name: str) -> None:
+    st.subheader("Share over time, per outlet")
+    per_outlet = (
+        state.query("outlet_series", series=series) if state.query("periods") else pl.DataFrame()
     )
+    if per_outlet.is_empty():
+        st.write("No dated documents.")
+    else:
+        outlet_figure = charts.outlet_lines(
+            per_outlet, title=charts.plain(f"{name}: share of articles")
+        )
+        st.plotly_chart(outlet_figure, config=charts.chart_config(f"outlets-{series}"))
+        state.downloads(per_outlet, f"narrative-{series}-per-outlet", outlet_figure)
+    st.subheader("Changes and their tests")
+    changes = state.query("series_changes", series=series)
+    if changes.is_empty():
+        st.write("No significant change: the share moved no more than chance explains.")
+        return
+    state.show_table(changes.with_columns(state.period_text(card.period)))
     st.caption(
         "status: the share changed from the previous period (two-proportion test, "
         "Benjamini-Hochberg adjusted). change point: a lasting level shift found by ruptures "
         "and confirmed by a test of the periods on either side."
     )
 
-st.subheader("Representative passages")
-passages = state.query("representative_passages", topic_id=topic_id)
-for passage in passages.iter_rows(named=True):
-    source = " · ".join(
-        str(v) for v in (passage["date"], passage["source"], passage["title"]) if v is not None
+
+def carrying_passages(narrative_id: str, name: str, n_passages: int) -> None:
+    st.subheader("Passages that carry it")
+    shown = state.query("narrative_passages", narrative_id=narrative_id, limit=SHOWN_PASSAGES)
+    if shown.is_empty():
+        st.write("No passage carries it in this run.")
+        return
+    st.caption(
+        f"The {shown.height} newest of {n_passages:,} passages; download all below. Confirm or "
+        "reject each: decisions go to your own catalog (never the shipped one) and the next "
+        "training applies them."
     )
-    with st.container(border=True):
-        st.markdown(passage["text"])
-        link = f" · [article]({passage['url']})" if passage["url"] else ""
-        st.caption(f"{source} · `{passage['doc_id']}`{link}")
+    for passage in shown.iter_rows(named=True):
+        with st.container(border=True):
+            evidence = passage["evidence"] or "tagged"
+            st.caption(
+                f"Evidence: {evidence} ({EVIDENCE_TEXT.get(evidence, '')}) · "
+                f"score {passage['score']:.2f} · passage {escape_markdown(passage['passage_id'])}"
+            )
+            st.text(passage["text"])
+            article_caption(passage)
+            feedback.buttons(passage["passage_id"], narrative_id, name, where="carried")
+    run = state.run()
+    state.downloads(
+        lambda: passages.narrative_passages(run, narrative_id, limit=None),
+        f"narrative-{narrative_id}-passages",
+        label="all passages",
+    )
+
+
+def missed_passages(narrative_id: str, name: str) -> None:
+    st.subheader("High-scoring passages that do not carry it")
+    missed = state.query("narrative_candidates", narrative_id=narrative_id, limit=SHOWN_CANDIDATES)
+    if missed.is_empty():
+        st.write("Every passage carries it, or there are none.")
+        return
+    st.caption(
+        "The passages its head scores highest among those that do not carry it. Confirm the "
+        "ones that do, so the next training finds them."
+    )
+    for passage in missed.iter_rows(named=True):
+        with st.container(border=True):
+            st.caption(
+                f"score {passage['score']:.2f} · passage {escape_markdown(passage['passage_id'])}"
+            )
+            st.text(passage["text"])
+            article_caption(passage)
+            feedback.buttons(
+                passage["passage_id"], narrative_id, name, reject=False, where="missed"
+            )
+
+
+def topic_parts(series: str) -> None:
+    topic_id = topic_id_of(series)
+    representative = state.query("representative_passages", topic_id=topic_id)
+    st.subheader("Representative passages")
+    for passage in representative.iter_rows(named=True):
+        with st.container(border=True):
+            st.text(passage["text"])
+            article_caption(passage)
+    carried = state.query("topic_narratives", topic_id=topic_id)
+    st.subheader("Narratives its passages carry")
+    if carried.is_empty():
+        st.write(
+            "None of its passages carries a catalogued narrative."
+            if card.has_narratives
+            else "This run predates narrative detection."
+        )
+    else:
+        state.show_table(
+            carried,
+            columns={
+                "share": st.column_config.NumberColumn("share of its passages", format="percent")
+            },
+        )
+
+
+series = st.selectbox(
+    "Narrative",
+    ids,
+    index=ids.index(focus) if focus in ids else 0,
+    format_func=options.get,
+    help="Catalogued narratives, then discovered topics, then the outliers.",
+)
+row = names.filter(pl.col("series") == series).row(0, named=True)
+st.header(escape_markdown(row["name"]))
+profile = (
+    state.query("narrative_profile", narrative_id=series) if row["kind"] == "narrative" else {}
+)
+if row["kind"] == "narrative":
+    st.caption(escape_markdown(f"Catalogued narrative {series} · {profile.get('label_en', '')}"))
+elif row["kind"] == "topic":
+    st.caption(
+        f"Discovered topic {topic_id_of(series)}: BERTopic found it in this corpus; its name is "
+        "its keywords."
+    )
+else:
+    st.caption("Passages that fit no topic.")
+
+docs = state.query("articles", series=series, limit=None)
+first, second, third = st.columns(3)
+first.metric("Passages", f"{row['size']:,}")
+second.metric("Articles carrying it", f"{docs.height:,}")
+third.metric("Share of all articles", f"{docs.height / max(card.n_documents, 1):.1%}", border=False)
+if row["kind"] == "narrative":
+    how_found(profile)
+else:
+    st.markdown("**Keywords** " + escape_markdown(" · ".join(row["keywords"] or [])))
+
+keywords_per_period(series)
+share_and_changes(series, row["name"])
+if row["kind"] == "narrative":
+    carrying_passages(series, row["name"], row["size"])
+    missed_passages(series, row["name"])
+else:
+    topic_parts(series)
 
 st.subheader("Articles carrying it")
 state.show_table(
@@ -105,4 +241,4 @@ state.show_table(
 )
 if docs.height > 500:
     st.caption(f"The 500 most devoted of {docs.height:,} articles; download all below.")
-state.downloads(docs, f"narrative-{topic_id}-articles")
+state.downloads(docs, f"narrative-{series}-articles")

@@ -1,34 +1,38 @@
-"""Outlets: which outlet carries which narrative, and which over- or under-represents it against
-all the others, with the test behind each cell; and any two outlets head to head."""
+"""Outlets: which outlet carries which narrative (discovered topics on request), and which over- or
+under-represents it against all the others, with the test behind each cell; and any two outlets
+head to head."""
 
 from __future__ import annotations
 
 import polars as pl
 import streamlit as st
 from narratives_dashboard import charts, state
+from narratives_dashboard.text import escape_markdown
 
 from narratives.drift.compare import COMPARE_COLUMNS, compare_counts
 
 card = state.query("run_card")
+names = state.query("series_names")
 label = lambda value: state.period_label(value, card.period)  # noqa: E731
 
 st.title("Outlets")
-cells_all = state.query("outlet_cells")
+left, middle, right = st.columns([1, 1, 1])
+with middle:
+    show_topics = state.topics_toggle(card, "outlets_topics")
+show_outliers = right.toggle("Show outliers", value=False, disabled=not show_topics)
+shown = list(state.series_options(names, state.shown_kinds(show_topics, outliers=show_outliers)))
+cells_all = state.query("outlet_cells", series=shown)
 if cells_all.is_empty() or cells_all["source"].n_unique() < 2:
     st.info(
         "Comparing outlets needs documents from at least two outlets (a `source` column in the "
-        "corpus). This run has: " + (", ".join(card.sources) or "none") + ".",
+        "corpus). This run has: " + escape_markdown(", ".join(card.sources) or "none") + ".",
         icon="🗞️",
     )
     st.stop()
 
 periods = [None, *state.query("outlet_periods")]
-left, right = st.columns([1, 2])
 period = left.selectbox("Period", periods, format_func=label)
-show_outliers = right.toggle("Show outliers", value=False)
-cells = cells_all if period is None else state.query("outlet_cells", period=period)
-if not show_outliers:
-    cells = cells.filter(pl.col("topic_id") >= 0)
+cells = cells_all if period is None else state.query("outlet_cells", period=period, series=shown)
 
 share_tab, lift_tab, table_tab = st.tabs(
     ["Shares", "Over / under-represented", "Tests behind each cell"]
@@ -67,12 +71,15 @@ else:
 
     def counts(source: str) -> pl.DataFrame:
         return cells.filter(pl.col("source") == source).select(
-            "topic_id", "name", pl.col("n_docs").alias("k"), pl.col("n_source_docs").alias("n")
+            "series", "name", pl.col("n_docs").alias("k"), pl.col("n_source_docs").alias("n")
         )
 
-    table = compare_counts(counts(outlet_a), counts(outlet_b))
+    table = compare_counts(counts(outlet_a), counts(outlet_b), key="series")
     figure = charts.compare_bars(
-        table, outlet_a, outlet_b, title=f"{outlet_a} against {outlet_b} ({label(period)})"
+        table,
+        outlet_a,
+        outlet_b,
+        title=charts.plain(f"{outlet_a} against {outlet_b} ({label(period)})"),
     )
     st.plotly_chart(figure, config=charts.chart_config("outlets-head-to-head"))
     state.show_table(

@@ -1,5 +1,5 @@
-"""Overview: every narrative's share over time, the headline changes on the chart, and the
-articles behind any point."""
+"""Overview: every catalogued narrative's share over time (discovered topics on request), the
+headline changes on the chart, and the articles behind any point."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 from narratives_dashboard import charts, data, state
+from narratives_dashboard.text import escape_markdown
 
 from narratives.drift import ALL_SOURCES
 
@@ -15,12 +16,13 @@ ALL_OUTLETS = "All outlets"
 LINES, AREA = "Lines with 95% intervals", "Stacked area"
 
 card = state.query("run_card")
-names = state.query("topic_names")
-options = state.topic_options(names)
+names = state.query("series_names")
 all_periods = state.query("periods")
 label = lambda value: state.period_label(value, card.period)  # noqa: E731
 
 st.title("How the narratives drift")
+show_topics = state.topics_toggle(card, "overview_topics")
+options = state.series_options(names, state.shown_kinds(show_topics))
 
 if not all_periods:
     st.info(
@@ -29,8 +31,8 @@ if not all_periods:
         "to see drift.",
         icon="🗓️",
     )
-    overall = state.query("overall_shares")
-    figure = charts.share_bars(overall, title="Share of documents carrying each topic")
+    overall = state.query("overall_shares", series=list(options))
+    figure = charts.share_bars(overall, title="Share of documents carrying each narrative")
     st.plotly_chart(figure, key="overview_chart", config=charts.chart_config("narrative-shares"))
     st.caption(f"Showing: {ALL_OUTLETS} · documents · no dates")
     state.downloads(overall.drop("order"), "narrative-shares", figure)
@@ -46,17 +48,19 @@ unit = middle.radio(
     "Unit",
     list(data.UNITS),
     horizontal=True,
-    help="documents: share of articles carrying the narrative (an article counts once per "
-    "narrative it carries); passages: share of all passages.",
+    help="documents: share of articles carrying the narrative (an article carries it when one "
+    "of its passages does, and counts once per narrative it carries); passages: share of all "
+    "passages.",
 )
 style = right.radio("Chart", [LINES, AREA], horizontal=True)
 intervals = right.toggle("Show 95% intervals", value=True, disabled=style != LINES)
 chosen = st.multiselect(
     "Narratives",
     list(options),
-    default=data.default_topics(names),
+    default=data.default_series(names, topics=show_topics),
     format_func=options.get,
-    help="Catalogued narratives first, then the largest newly discovered topics.",
+    help='The catalogued narratives; with "Show discovered topics", the largest discovered '
+    "topics too.",
 )
 if len(all_periods) > 1:
     start, end = st.select_slider(
@@ -69,8 +73,8 @@ else:
     start = end = all_periods[0]
 source = ALL_SOURCES if outlet == ALL_OUTLETS else outlet
 
-frame = state.query("shares", unit=unit, source=source, topic_ids=chosen, start=start, end=end)
-changes = state.query("events", source=source, topic_ids=chosen, start=start, end=end)
+frame = state.query("shares", unit=unit, source=source, series=chosen, start=start, end=end)
+changes = state.query("events", source=source, series=chosen, start=start, end=end)
 if not chosen:
     st.info("Pick at least one narrative above.")
     st.stop()
@@ -88,7 +92,7 @@ picked = st.plotly_chart(
     config=charts.chart_config("narrative-shares"),
 )
 st.caption(
-    f"Showing: {outlet} · {unit} · {label(start)} to {label(end)}. "
+    f"Showing: {escape_markdown(outlet)} · {unit} · {label(start)} to {label(end)}. "
     "Open markers: small periods (few documents, wide intervals). Click a point to list the "
     "articles behind it."
 )
@@ -97,7 +101,7 @@ state.downloads(frame.drop("order"), "narrative-shares", figure)
 points = picked.selection.points if picked is not None and picked.selection else []
 for point in points:
     custom = point.get("customdata") or []
-    if custom and isinstance(custom[0], int) and custom[0] in options:
+    if custom and isinstance(custom[0], str) and custom[0] in options:
         state.focus(custom[0], point.get("x"))
         break
 
@@ -119,16 +123,16 @@ else:
     )
 
 st.subheader("Articles behind the chart")
-focus_topic = st.session_state.get(state.FOCUS_TOPIC)
-topic_ids = chosen or list(options)
+focus_series = st.session_state.get(state.FOCUS_SERIES)
+shown = chosen or list(options)
 shown_periods = [None, *(p for p in all_periods if start <= p <= end)]
 focus_period = str(st.session_state.get(state.FOCUS_PERIOD) or "")[:10]
 period_index = next((i for i, p in enumerate(shown_periods) if str(p) == focus_period), 0)
-col_topic, col_period = st.columns(2)
-topic = col_topic.selectbox(
+col_series, col_period = st.columns(2)
+series = col_series.selectbox(
     "Narrative of the articles",
-    topic_ids,
-    index=topic_ids.index(focus_topic) if focus_topic in topic_ids else 0,
+    shown,
+    index=shown.index(focus_series) if focus_series in shown else 0,
     format_func=options.get,
 )
 period = col_period.selectbox(
@@ -137,9 +141,11 @@ period = col_period.selectbox(
     index=period_index,
     format_func=lambda p: "all periods" if p is None else label(p),
 )
-found = state.query("articles", topic_id=topic, period=period, source=source)
+found = state.query("articles", series=series, period=period, source=source)
 where = "all periods" if period is None else label(period)
-st.caption(f"{found.height} articles in {where} carry {options[topic]} ({outlet}).")
+st.caption(
+    escape_markdown(f"{found.height} articles in {where} carry {options[series]} ({outlet}).")
+)
 state.show_table(
     found,
     columns={
@@ -147,5 +153,5 @@ state.show_table(
     },
 )
 if st.button("Open this narrative's page"):
-    state.focus(topic, period)
+    state.focus(series, period)
     st.switch_page(Path(__file__).with_name("narrative.py"))
