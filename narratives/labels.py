@@ -35,13 +35,70 @@ def load_labels(
     label_column: str = "narrative",
     generate_ids: bool = False,
 ) -> pl.DataFrame:
-    """Gold labels from a CSV, JSONL or Parquet file: (doc_id, label, row).
+    """Gold labels from a CSV, JSONL or Parquet file: (doc_id, label, row), one label per id.
 
     ``row`` is the 1-based data row (the line of a JSONL file). Without an id column,
     ``generate_ids`` builds the ids a corpus file without one gets (``<file stem>-<row>``).
     Empty labels become null (unlabelled). Problems raise an InputError naming file, row, field.
     """
     path = Path(path)
+    frame = _label_frame(path, id_column, label_column, generate_ids, lists=False)
+    frame = frame.with_columns(
+        pl.col("label").str.strip_chars().pipe(lambda c: pl.when(c != "").then(c)).alias("label")
+    )
+    clash = frame.filter(
+        (pl.col("label").n_unique().over("doc_id") > 1)
+        & (pl.int_range(pl.len()).over("doc_id") > 0)
+    )
+    if clash.height:
+        bad = clash.row(0, named=True)
+        raise InputError(
+            f"id '{bad['doc_id']}' appears again with another label ({bad['label']!r})",
+            path=path,
+            row=bad["row"],
+            field=label_column,
+        )
+    return frame.unique("doc_id", keep="first", maintain_order=True)
+
+
+def load_label_sets(
+    path: str | Path,
+    *,
+    id_column: str = "doc_id",
+    label_column: str = "narratives",
+    generate_ids: bool = False,
+) -> pl.DataFrame:
+    """Multi-label gold labels: (doc_id, labels, row), ``labels`` a list of strings.
+
+    A label cell is a JSON list (``["a", "b"]``, in JSONL or Parquet) or a ``;``-separated text
+    (``a; b``, in CSV); an empty cell or list means the item carries none of the labels: every
+    row is a labelled item. An id given twice is an error.
+    """
+    path = Path(path)
+    frame = _label_frame(path, id_column, label_column, generate_ids, lists=True)
+    text = pl.col("label").fill_null("").str.strip_chars()
+    as_json = text.str.starts_with("[")
+    from_json = pl.when(as_json).then(text).str.json_decode(pl.List(pl.String))
+    from_text = pl.when(~as_json).then(text).str.split(";")
+    parsed = frame.with_columns(pl.coalesce(from_json, from_text).alias("labels")).with_columns(
+        pl.col("labels")
+        .list.eval(pl.element().str.strip_chars().filter(pl.element() != ""))
+        .list.unique(maintain_order=True)
+    )
+    twice = parsed.filter(pl.col("doc_id").is_duplicated())
+    if twice.height:
+        bad = twice.row(1, named=True) if twice.height > 1 else twice.row(0, named=True)
+        raise InputError(
+            f"id '{bad['doc_id']}' is labelled twice", path=path, row=bad["row"], field=id_column
+        )
+    return parsed.select("doc_id", "labels", "row")
+
+
+def _label_frame(
+    path: Path, id_column: str, label_column: str, generate_ids: bool, *, lists: bool
+) -> pl.DataFrame:
+    """(doc_id, label text, row) of a labels file; the label column may hold JSON lists when
+    ``lists``."""
     raw, nested = _read_label_file(path)
     if label_column not in raw.columns:
         raise InputError(
@@ -61,7 +118,7 @@ def load_labels(
             path=path,
             field=id_column,
         )
-    for column in (id_column, label_column):
+    for column in (id_column, *(() if lists else (label_column,))):
         if column in nested:
             raise InputError(
                 "expected a text or a number, got a list or an object",
@@ -71,25 +128,13 @@ def load_labels(
             )
     frame = raw.select(
         ids.str.strip_chars().alias("doc_id"),
-        pl.col(label_column).str.strip_chars().alias("label"),
+        pl.col(label_column).alias("label"),
         pl.col(ROW).alias("row"),
-    ).with_columns(pl.when(pl.col("label") != "").then(pl.col("label")).alias("label"))
+    )
     empty = frame.filter(pl.col("doc_id").is_null() | (pl.col("doc_id") == ""))
     if empty.height:
         raise InputError("empty id", path=path, row=empty["row"][0], field=id_column)
-    clash = frame.filter(
-        (pl.col("label").n_unique().over("doc_id") > 1)
-        & (pl.int_range(pl.len()).over("doc_id") > 0)
-    )
-    if clash.height:
-        bad = clash.row(0, named=True)
-        raise InputError(
-            f"id '{bad['doc_id']}' appears again with another label ({bad['label']!r})",
-            path=path,
-            row=bad["row"],
-            field=label_column,
-        )
-    return frame.unique("doc_id", keep="first", maintain_order=True)
+    return frame
 
 
 def _read_label_file(path: Path) -> tuple[pl.DataFrame, dict[str, int]]:

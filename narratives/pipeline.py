@@ -1,4 +1,5 @@
-"""One training, end to end: corpus -> passages -> embeddings -> model -> drift -> run directory.
+"""One training, end to end: corpus -> passages -> embeddings -> topics and narratives -> drift ->
+run directory.
 
 Each stage is timed; the timings and the counts go into run.json, so a run says how it was made.
 """
@@ -21,6 +22,7 @@ from narratives import __version__
 from narratives.catalog import Catalog, load_catalog
 from narratives.config import TrainConfig
 from narratives.corpus import ColumnMap, LoadReport, load_corpus
+from narratives.detect import NarrativeDetector, topic_narratives
 from narratives.drift import DriftResult, drift_tables
 from narratives.embed import (
     Embedder,
@@ -30,7 +32,8 @@ from narratives.embed import (
     open_cache,
     save_fitted_embedder,
 )
-from narratives.model import NarrativeModel
+from narratives.feedback import user_catalog_path
+from narratives.model import TopicModel
 from narratives.record import (
     CatalogInfo,
     CorpusInfo,
@@ -102,16 +105,46 @@ def _embed_passages(
     return embeddings, stats
 
 
+def resolve_catalog(config: TrainConfig, models_dir: Path) -> Path | None:
+    """The catalog a training reads: the configured one; else the user's catalog in the models
+    directory (where feedback goes, see narratives.feedback); else None, the shipped one."""
+    if config.catalog:
+        return Path(config.catalog)
+    user = user_catalog_path(models_dir)
+    return user if user.is_file() else None
+
+
+def _narratives_stage(
+    passages: pl.DataFrame,
+    embeddings: np.ndarray,
+    catalog: Catalog,
+    encode: Callable[[list[str]], np.ndarray],
+    config: TrainConfig,
+    timings: dict[str, float],
+    *,
+    say: Callable[[str], None],
+) -> NarrativeDetector:
+    """The catalogued narratives of every passage (timed)."""
+    with _stage(timings, "narratives"):
+        detector = NarrativeDetector(
+            catalog, config.detector, seed=config.seed, languages=config.languages, log=say
+        )
+        detector.fit(passages, embeddings, encode)
+    return detector
+
+
 def _drift_stage(
     documents: pl.DataFrame,
     passages: pl.DataFrame,
-    model: NarrativeModel,
+    model: TopicModel,
+    scores: pl.DataFrame,
+    catalog: Catalog,
     config: TrainConfig,
     timings: dict[str, float],
     *,
     say: Callable[[str], None],
 ) -> DriftResult:
-    """The drift tables of the fitted model's assignments (timed)."""
+    """The drift tables of the topics and of the catalogued narratives (timed)."""
     with _stage(timings, "drift"):
         drift = drift_tables(
             documents,
@@ -119,6 +152,8 @@ def _drift_stage(
             model.assignments_,
             config.drift,
             languages=config.languages,
+            narrative_scores=scores,
+            narrative_ids=catalog.ids,
         )
     say(
         f"drift: {drift.period} periods; {drift.n_undated_documents} documents without a date "
@@ -136,7 +171,7 @@ def _run_record(
     catalog: Catalog,
     embedder: Embedder,
     embeddings: np.ndarray,
-    model: NarrativeModel,
+    model: TopicModel,
     stats: EmbedStats,
     metrics: RunMetrics,
     drift: DriftResult,
@@ -167,7 +202,8 @@ def _write_trained_run(
     name: str,
     tables: dict[str, pl.DataFrame],
     record: RunRecord,
-    model: NarrativeModel,
+    model: TopicModel,
+    detector: NarrativeDetector,
     embedder: Embedder,
     catalog: Catalog,
     *,
@@ -178,6 +214,7 @@ def _write_trained_run(
 
     def write_model(directory: Path) -> None:
         model.save(directory)
+        detector.save(directory)
         save_fitted_embedder(embedder, directory / "embedder.pkl")
         (directory / "catalog.toml").write_bytes(Path(catalog.path).read_bytes())
 
@@ -205,8 +242,11 @@ def train(
 
     with _stage(timings, "load"):
         documents, report = load_corpus(corpus, ColumnMap.from_mapping(config.columns))
-        catalog = load_catalog(config.catalog)
+        catalog = load_catalog(resolve_catalog(config, models_dir))
     say(f"corpus: {report.summary()}")
+    say(
+        f"catalog: {catalog.path} ({len(catalog.ids)} narratives, {len(catalog.feedback)} feedback)"
+    )
 
     with _stage(timings, "passages"):
         passages = split_passages(documents, **asdict(config.passages))
@@ -216,15 +256,19 @@ def train(
     embeddings, stats = _embed_passages(
         passages, embedder, config, timings, progress=progress, say=say
     )
+    cache = open_cache(config.cache, config.cache_dir)
+
+    def encode(texts: list[str]) -> np.ndarray:
+        return embed(texts, embedder, cache=cache, batch_size=config.batch_size, progress=False)
 
     with _stage(timings, "fit"):
-        model = NarrativeModel.from_config(config, embedder, catalog, log=say)
-        model.fit(passages, embeddings)
-
-    drift = _drift_stage(documents, passages, model, config, timings, say=say)
+        model = TopicModel.from_config(config, embedder, log=say).fit(passages, embeddings)
+    detector = _narratives_stage(passages, embeddings, catalog, encode, config, timings, say=say)
+    scores = detector.scores_table(passages)
+    drift = _drift_stage(documents, passages, model, scores, catalog, config, timings, say=say)
 
     topics = model.topics_
-    metrics = RunMetrics.of(documents, passages, topics, model.assignments_)
+    metrics = RunMetrics.of(documents, passages, topics, model.assignments_, scores)
     record = _run_record(
         config=config,
         corpus=corpus,
@@ -244,6 +288,9 @@ def train(
         "passages": passages,
         "topics": topics,
         "assignments": model.assignments_,
+        "narratives": detector.narratives_table(),
+        "narrative_scores": scores,
+        "topic_narratives": topic_narratives(model.assignments_, scores),
         **drift.tables,
     }
     run_path = _write_trained_run(
@@ -252,6 +299,7 @@ def train(
         tables,
         record,
         model,
+        detector,
         embedder,
         catalog,
         overwrite=overwrite,

@@ -75,7 +75,7 @@ class RunMetrics:
     n_passages: int = 0
     n_topics: int = 0
     n_catalog_narratives_found: int = 0
-    n_new_topics: int = 0
+    n_documents_with_narrative: int = 0
     outlier_share: float = 0.0
     n_documents_without_date: int = 0
 
@@ -86,16 +86,21 @@ class RunMetrics:
         passages: pl.DataFrame,
         topics: pl.DataFrame,
         assignments: pl.DataFrame,
+        narrative_scores: pl.DataFrame | None = None,
     ) -> RunMetrics:
         """The counts of a run's tables."""
-        topic_ids = topics.filter(pl.col("topic_id") >= 0)
         n_outliers = assignments.filter(pl.col("topic_id") < 0).height
+        tagged = (
+            narrative_scores.filter(pl.col("tagged"))
+            if narrative_scores is not None
+            else pl.DataFrame(schema={"doc_id": pl.String, "narrative_id": pl.String})
+        )
         return cls(
             n_documents=documents.height,
             n_passages=passages.height,
-            n_topics=topic_ids.height,
-            n_catalog_narratives_found=topic_ids["narrative_id"].drop_nulls().n_unique(),
-            n_new_topics=topic_ids.filter(pl.col("narrative_id").is_null()).height,
+            n_topics=topics.filter(pl.col("topic_id") >= 0).height,
+            n_catalog_narratives_found=tagged["narrative_id"].n_unique(),
+            n_documents_with_narrative=tagged["doc_id"].n_unique(),
             outlier_share=round(n_outliers / max(passages.height, 1), 4),
             n_documents_without_date=documents["date"].null_count(),
         )

@@ -13,42 +13,56 @@ import polars as pl
 
 
 def print_drift(run, result, limit: int) -> None:
-    from narratives.drift import headline_changes
-
-    topics = run.table("topics")
+    """Headline changes and over-represented outlets: the catalogued narratives first, then
+    the discovered topics."""
     click.echo(
         f"{run.name}: {result.period} periods; {result.n_undated_documents} documents without a "
         "date left out"
     )
-    headlines = headline_changes(result.tables["drift"], topics, limit=limit)
+    sections = []
+    if "narrative_drift" in result.tables and run.has_table("narratives"):
+        labels = run.table("narratives").select("narrative_id", pl.col("label_de").alias("label"))
+        sections.append(("catalogued narratives", "narrative_", "narrative_id", labels))
+    sections.append(("discovered topics", "", "topic_id", run.table("topics")))
+    for title, prefix, key, labels in sections:
+        click.echo(f"\n== {title}")
+        _print_headlines(result.tables[f"{prefix}drift"], labels, key, limit)
+        _print_outlets(result.tables[f"{prefix}outlets"], labels, key, limit)
+
+
+def _print_headlines(drift: pl.DataFrame, labels: pl.DataFrame, key: str, limit: int) -> None:
+    from narratives.drift import headline_changes
+
+    headlines = headline_changes(drift, labels, limit=limit, key=key)
     if headlines.is_empty():
-        click.echo("no significant change, new or vanished narrative at this level")
-    else:
-        click.echo(f"\n{'period':<10} {'status':<9} {'share':>6} {'change':>7} {'p adj':>8}  topic")
-        for row in headlines.iter_rows(named=True):
-            status = row["status"] + ("*" if row["change_point"] else "")
-            status += "!" if row["small_period"] else ""
-            change = "" if row["share_change"] is None else f"{row['share_change']:+.1%}"
-            p_adj = "" if row["p_adjusted"] is None else f"{row['p_adjusted']:.1e}"
-            click.echo(
-                f"{row['period']!s:<10} {status:<9} {row['share']:>6.1%} {change:>7} {p_adj:>8}  "
-                f"{row['label']}"
-            )
-        click.echo("(* a confirmed change point; ! a small period, read with care)")
-    outlets = result.tables["outlets"].filter(
-        pl.col("period").is_null()
-        & (pl.col("representation") == "over")
-        & (pl.col("topic_id") >= 0)
-    )
-    if outlets.height:
-        click.echo("\nover-represented narratives per outlet (whole corpus):")
-        labels = topics.select("topic_id", "label")
-        shown = outlets.join(labels, on="topic_id").sort("lift", descending=True).head(limit)
-        for row in shown.iter_rows(named=True):
-            click.echo(
-                f"  {row['source']:<16} {row['label']}: {row['share']:.0%} vs "
-                f"{row['share_others']:.0%} elsewhere (x{row['lift']:.1f})"
-            )
+        click.echo("no significant change, new or vanished series at this level")
+        return
+    click.echo(f"{'period':<10} {'status':<9} {'share':>6} {'change':>7} {'p adj':>8}  label")
+    for row in headlines.iter_rows(named=True):
+        status = row["status"] + ("*" if row["change_point"] else "")
+        status += "!" if row["small_period"] else ""
+        change = "" if row["share_change"] is None else f"{row['share_change']:+.1%}"
+        p_adj = "" if row["p_adjusted"] is None else f"{row['p_adjusted']:.1e}"
+        click.echo(
+            f"{row['period']!s:<10} {status:<9} {row['share']:>6.1%} {change:>7} {p_adj:>8}  "
+            f"{row['label']}"
+        )
+    click.echo("(* a confirmed change point; ! a small period, read with care)")
+
+
+def _print_outlets(outlets: pl.DataFrame, labels: pl.DataFrame, key: str, limit: int) -> None:
+    over = outlets.filter(pl.col("period").is_null() & (pl.col("representation") == "over"))
+    if key == "topic_id":
+        over = over.filter(pl.col("topic_id") >= 0)
+    if over.is_empty():
+        return
+    click.echo("over-represented per outlet (whole corpus):")
+    shown = over.join(labels.select(key, "label"), on=key).sort("lift", descending=True)
+    for row in shown.head(limit).iter_rows(named=True):
+        click.echo(
+            f"  {row['source']:<16} {row['label']}: {row['share']:.0%} vs "
+            f"{row['share_others']:.0%} elsewhere (x{row['lift']:.1f})"
+        )
 
 
 def print_evaluation(run, result) -> None:
@@ -87,6 +101,9 @@ def print_evaluation(run, result) -> None:
         rows.append(("stability", "skipped", "--stability-seeds N to measure it"))
     for name, value, note in rows:
         click.echo(f"{name:<28} {value:<24} {note}".rstrip())
+    if record.get("narratives"):
+        _print_narrative_agreement(record["narratives"], result.tables["evaluation_narratives"])
+        return
     labels = record.get("labels")
     if not labels:
         click.echo("\nno gold labels (pass --labels FILE --label-column NAME to compare)")
@@ -116,6 +133,33 @@ def print_evaluation(run, result) -> None:
         click.echo(f"macro F1: {labels['macro_f1']:.3f}")
 
 
+def _print_narrative_agreement(agreement: dict, table: pl.DataFrame) -> None:
+    """The catalogued narratives against gold labels that name them (multi-label)."""
+    click.echo(
+        f"\ngold narratives: {agreement['source']}, column '{agreement['column']}' (labels "
+        f"matched by {agreement['matched_by']}): {agreement['n_items']} {agreement['unit']}s"
+        + (
+            f", {agreement['n_unmatched_ids']} ids not in the run"
+            if agreement["n_unmatched_ids"]
+            else ""
+        )
+    )
+    click.echo(f"\n{'P':>6} {'R':>6} {'F1':>6} {'gold':>5} {'found':>5}  narrative")
+    for row in table.iter_rows(named=True):
+        click.echo(
+            f"{row['precision']:>6.2f} {row['recall']:>6.2f} {row['f1']:>6.2f} "
+            f"{row['n_gold']:>5} {row['n_predicted']:>5}  {row['narrative_id']}"
+        )
+    click.echo(
+        f"\nmicro F1 {agreement['micro_f1']:.3f} · macro F1 {agreement['macro_f1']:.3f} · "
+        f"F1-samples {agreement['samples_f1']:.3f}"
+    )
+    click.echo(
+        f"{agreement['share_with_narrative']:.1%} of the {agreement['unit']}s carry a catalogued "
+        f"narrative (gold: {agreement['gold_share_with_narrative']:.1%})"
+    )
+
+
 def echo_table(frame: pl.DataFrame) -> None:
     with pl.Config(
         tbl_rows=200,
@@ -130,27 +174,71 @@ def echo_table(frame: pl.DataFrame) -> None:
 
 
 def print_topics(run_path: Path, show_outliers: bool = False) -> None:
-    """A readable topic list: label and narrative id, size, then the keywords on their own line."""
+    """The catalogued narratives (documents and passages carrying each, how they were found),
+    then the discovered topics with their keywords and the narratives their passages carry."""
     from narratives.runs import load_run
 
     run = load_run(run_path)
     assignments = run.table("assignments")
+    n_docs = assignments["doc_id"].n_unique()
+    if run.has_table("narratives"):
+        _print_narratives(run, n_docs)
     docs = assignments.group_by("topic_id").agg(pl.col("doc_id").n_unique().alias("docs"))
     table = run.table("topics").join(docs, on="topic_id", how="left").sort("size", descending=True)
     if not show_outliers:
         table = table.filter(pl.col("topic_id") >= 0)
-    named = table["narrative_id"].drop_nulls().len()
+    carried = _topic_narrative_text(run)
     click.echo(
-        f"{run.name}: {table.height} topics ({named} catalogued narratives, "
-        f"{table.height - named} new) over {assignments['doc_id'].n_unique()} documents, "
+        f"\n{run.name}: {table.height} discovered topics over {n_docs} documents, "
         f"{assignments.height} passages\n"
     )
     click.echo(f"{'topic':>6} {'passages':>9} {'docs':>6}  label")
     indent = " " * 25
     for row in table.iter_rows(named=True):
-        tag = f"  [{row['narrative_id']}]" if row["narrative_id"] else "  (new)"
-        click.echo(
-            f"{row['topic_id']:>6} {row['size']:>9} {row['docs'] or 0:>6}  {row['label']}{tag}"
-        )
+        click.echo(f"{row['topic_id']:>6} {row['size']:>9} {row['docs'] or 0:>6}  {row['label']}")
         if row["keywords"]:
             click.echo(f"{indent}{', '.join(row['keywords'][:8])}")
+        if carried.get(row["topic_id"]):
+            click.echo(f"{indent}carries: {carried[row['topic_id']]}")
+
+
+def _print_narratives(run, n_docs: int) -> None:
+    """Catalogued narratives: documents and passages carrying each, and how it is found."""
+    narratives = run.table("narratives")
+    scores = run.table("narrative_scores", columns=["doc_id", "narrative_id", "tagged", "evidence"])
+    tagged = scores.filter(pl.col("tagged"))
+    per = tagged.group_by("narrative_id").agg(
+        pl.col("doc_id").n_unique().alias("docs"),
+        pl.len().alias("passages"),
+        (pl.col("evidence") == "head").sum().alias("by_head"),
+    )
+    table = narratives.join(per, on="narrative_id", how="left").with_columns(
+        pl.col("docs", "passages", "by_head").fill_null(0)
+    )
+    n_any = tagged["doc_id"].n_unique()
+    click.echo(
+        f"{run.name}: {n_any} of {n_docs} documents ({n_any / max(n_docs, 1):.0%}) carry a "
+        f"catalogued narrative\n"
+    )
+    click.echo(f"{'docs':>6} {'share':>6} {'passages':>9}  narrative  (found by)")
+    for row in table.iter_rows(named=True):
+        how = "query" if row["has_query"] else "head"
+        if row["head_threshold"] is not None and row["has_query"]:
+            how += f" + head ({row['by_head']} passages)"
+        share = row["docs"] / max(n_docs, 1)
+        click.echo(
+            f"{row['docs']:>6} {share:>6.1%} {row['passages']:>9}  {row['label_de']} "
+            f"[{row['narrative_id']}]  ({how})"
+        )
+
+
+def _topic_narrative_text(run) -> dict[int, str]:
+    """Topic id -> "Munitionsmangel 40%, ..." for the topics whose passages carry narratives."""
+    if not run.has_table("topic_narratives") or not run.has_table("narratives"):
+        return {}
+    labels = run.table("narratives").select("narrative_id", "label_de")
+    rows = run.table("topic_narratives").join(labels, on="narrative_id")
+    text: dict[int, list[str]] = {}
+    for row in rows.iter_rows(named=True):
+        text.setdefault(row["topic_id"], []).append(f"{row['label_de']} {row['share']:.0%}")
+    return {topic: ", ".join(parts[:3]) for topic, parts in text.items()}

@@ -147,7 +147,8 @@ def _write_record(path: Path, record: RunRecord) -> None:
 @dataclass
 class Run:
     """A validated run directory: its record, its tables (read on demand) and what the pipeline
-    wrote beside them (``config``, ``embedder()``, ``catalog()``; ``NarrativeModel.load(run)``
+    wrote beside them (``config``, ``embedder()``, ``catalog()``; ``TopicModel.load(run)`` and
+    ``NarrativeDetector.load(run)``
     for the fitted model)."""
 
     path: Path

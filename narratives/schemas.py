@@ -36,7 +36,6 @@ TOPICS = pl.Schema(
     {
         "topic_id": pl.Int32,
         "label": pl.String,
-        "narrative_id": pl.String,
         "keywords": pl.List(pl.String),
         "size": pl.UInt32,
         "representative_passage_ids": pl.List(pl.String),
@@ -124,33 +123,102 @@ EVALUATION_TOPICS = pl.Schema(
     {
         "topic_id": pl.Int32,
         "label": pl.String,
-        "narrative_id": pl.String,
         "size": pl.UInt32,
         "terms": pl.List(pl.String),
         "npmi": pl.Float64,
     }
 )
 
-EVALUATION_LABELS = pl.Schema(
+_PRF = {
+    "n_gold": pl.UInt32,
+    "n_predicted": pl.UInt32,
+    "n_correct": pl.UInt32,
+    "precision": pl.Float64,
+    "recall": pl.Float64,
+    "f1": pl.Float64,
+}
+"""Counts and precision, recall and F1 of a predicted class against gold labels."""
+
+EVALUATION_LABELS = pl.Schema({"label": pl.String, "narratives": pl.List(pl.String), **_PRF})
+
+NARRATIVE_SCORES = pl.Schema(
     {
-        "label": pl.String,
-        "narratives": pl.List(pl.String),
-        "n_gold": pl.UInt32,
-        "n_predicted": pl.UInt32,
-        "n_correct": pl.UInt32,
-        "precision": pl.Float64,
-        "recall": pl.Float64,
-        "f1": pl.Float64,
+        "passage_id": pl.String,
+        "doc_id": pl.String,
+        "narrative_id": pl.String,
+        "score": pl.Float32,
+        "query": pl.Boolean,
+        "tagged": pl.Boolean,
+        "evidence": pl.String,
     }
 )
+"""Every passage x catalogued narrative: the head's score, whether the query matched, whether
+the passage carries the narrative and why (query, head, feedback)."""
+
+NARRATIVES = pl.Schema(
+    {
+        "narrative_id": pl.String,
+        "label_de": pl.String,
+        "label_en": pl.String,
+        "n_examples": pl.UInt32,
+        "n_counter_examples": pl.UInt32,
+        "n_confirmed": pl.UInt32,
+        "n_rejected": pl.UInt32,
+        "has_query": pl.Boolean,
+        "query_recall": pl.Float64,
+        "head_threshold": pl.Float64,
+        "head_expected_precision": pl.Float64,
+        "n_passages": pl.UInt32,
+    }
+)
+"""One row per catalogued narrative: its material and how the detector was calibrated."""
+
+TOPIC_NARRATIVES = pl.Schema(
+    {
+        "topic_id": pl.Int32,
+        "narrative_id": pl.String,
+        "n_passages": pl.UInt32,
+        "share": pl.Float64,
+    }
+)
+"""Which catalogued narratives a discovered topic's passages carry, and in what share."""
+
+
+def _by_narrative(schema: pl.Schema) -> pl.Schema:
+    """A topic table's schema keyed by catalogued narrative instead (narrative_id, a String)."""
+    return pl.Schema(
+        {
+            ("narrative_id" if name == "topic_id" else name): (
+                pl.String if name == "topic_id" else dtype
+            )
+            for name, dtype in schema.items()
+        }
+    )
+
+
+NARRATIVE_PREVALENCE = _by_narrative(PREVALENCE)
+NARRATIVE_PASSAGE_PREVALENCE = _by_narrative(PASSAGE_PREVALENCE)
+NARRATIVE_DRIFT = _by_narrative(DRIFT)
+NARRATIVE_OUTLETS = _by_narrative(OUTLETS)
+NARRATIVE_KEYWORD_DRIFT = _by_narrative(KEYWORD_DRIFT)
+
+EVALUATION_NARRATIVES = pl.Schema({"narrative_id": pl.String, **_PRF})
+"""Per catalogued narrative, against gold labels that are catalog narratives (multi-label)."""
 
 REQUIRED_TABLES = ("documents", "passages", "topics", "assignments")
 """The tables every complete run has."""
 
 DRIFT_TABLES = ("prevalence", "passage_prevalence", "drift", "outlets", "keyword_drift")
-"""The drift engine's tables, which every run written by training carries too."""
+"""The drift engine's tables of the discovered topics, which every trained run carries."""
 
-EVALUATION_TABLES = ("evaluation_topics", "evaluation_labels")
+NARRATIVE_TABLES = ("narratives", "narrative_scores", "topic_narratives")
+"""What the detector found: the catalogued narratives, every passage's scores, and which
+narratives each topic's passages carry."""
+
+NARRATIVE_DRIFT_TABLES = tuple(f"narrative_{name}" for name in DRIFT_TABLES)
+"""The drift engine's tables of the catalogued narratives (keyed by narrative_id)."""
+
+EVALUATION_TABLES = ("evaluation_topics", "evaluation_labels", "evaluation_narratives")
 """The tables `narratives evaluate` adds."""
 
 TABLE_SCHEMAS: dict[str, pl.Schema] = {
@@ -163,8 +231,17 @@ TABLE_SCHEMAS: dict[str, pl.Schema] = {
     "drift": DRIFT,
     "outlets": OUTLETS,
     "keyword_drift": KEYWORD_DRIFT,
+    "narratives": NARRATIVES,
+    "narrative_scores": NARRATIVE_SCORES,
+    "topic_narratives": TOPIC_NARRATIVES,
+    "narrative_prevalence": NARRATIVE_PREVALENCE,
+    "narrative_passage_prevalence": NARRATIVE_PASSAGE_PREVALENCE,
+    "narrative_drift": NARRATIVE_DRIFT,
+    "narrative_outlets": NARRATIVE_OUTLETS,
+    "narrative_keyword_drift": NARRATIVE_KEYWORD_DRIFT,
     "evaluation_topics": EVALUATION_TOPICS,
     "evaluation_labels": EVALUATION_LABELS,
+    "evaluation_narratives": EVALUATION_NARRATIVES,
 }
 
 UNKNOWN_SOURCE = "unknown"

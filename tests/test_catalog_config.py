@@ -10,6 +10,7 @@ from narratives.catalog import load_catalog
 from narratives.config import ConfigDeprecation, ModelSettings, TrainConfig, load_config
 from narratives.drift import DriftSettings
 from narratives.errors import InputError
+from narratives.vectorizer import TOKEN_OR_BREAK, TopicWordAnalyzer
 
 DESIGN_NARRATIVES = {
     "failed-counteroffensive",
@@ -26,8 +27,75 @@ DESIGN_NARRATIVES = {
 def test_shipped_catalog_has_the_design_narratives_in_german_and_english() -> None:
     catalog = load_catalog()
     assert set(catalog.ids) >= DESIGN_NARRATIVES
+    analyzer = TopicWordAnalyzer(languages=("de", "en"))
     for narrative in catalog.narratives:
-        assert narrative.label_de and narrative.label_en and len(narrative.examples) >= 3
+        assert narrative.label_de and narrative.label_en
+        languages = [analyzer.language_of(TOKEN_OR_BREAK.findall(e)) for e in narrative.examples]
+        assert languages.count("de") >= 12, narrative.id
+        assert languages.count("en") >= 4, narrative.id
+        assert len(narrative.counter_examples) >= 6, narrative.id
+        assert narrative.query is not None, narrative.id
+        assert not any(map(narrative.query.matches, _tokens(narrative.counter_examples))), (
+            f"{narrative.id}: the query matches one of its own counter-examples"
+        )
+
+
+def _tokens(texts):
+    from narratives.query import tokenize
+
+    analyzer = TopicWordAnalyzer(languages=("de", "en"))
+    return [tokenize(text, analyzer) for text in texts]
+
+
+def _catalog(tmp_path: Path, *entries: str) -> Path:
+    path = tmp_path / "cat.toml"
+    path.write_text("\n\n".join(entries), encoding="utf-8")
+    return path
+
+
+GOOD = (
+    '[[narrative]]\nid = "a"\nlabel_de = "A"\nlabel_en = "A"\ndescription = "d"\n'
+    'examples = ["Kiew gehen die Granaten aus."]\n'
+)
+
+
+def test_bad_catalogs_get_errors_naming_file_entry_and_field(tmp_path: Path) -> None:
+    bad_query = GOOD + 'query = "Munition AND (knapp OR"\n'
+    with pytest.raises(InputError, match=r"cat\.toml, row 1, field 'query': narrative 'a': "):
+        load_catalog(_catalog(tmp_path, bad_query))
+    with pytest.raises(
+        InputError, match=r"position 23: expected a term, a phrase or .\(. after .OR."
+    ):
+        load_catalog(_catalog(tmp_path, bad_query))
+    empty_counter = GOOD + "counter_examples = []\n"
+    with pytest.raises(InputError, match=r"row 1, field 'counter_examples': must be a non-empty"):
+        load_catalog(_catalog(tmp_path, empty_counter))
+    twin = GOOD.replace('"a"', '"b"').replace('"A"', '"B"')
+    with pytest.raises(InputError, match=r"row 2, field 'examples': .* also in examples of 'a'"):
+        load_catalog(_catalog(tmp_path, GOOD, twin))
+    own = GOOD + 'counter_examples = ["Kiew gehen die Granaten aus."]\n'
+    with pytest.raises(InputError, match="both an example and a counter-example"):
+        load_catalog(_catalog(tmp_path, own))
+    with pytest.raises(InputError, match=r"row 1, field 'label_en': missing"):
+        load_catalog(_catalog(tmp_path, GOOD.replace('label_en = "A"\n', "")))
+    feedback = '[[feedback]]\nnarrative = "zzz"\ntext = "x"\ncarries = true\n'
+    with pytest.raises(InputError, match=r"row 1, field 'narrative': unknown narrative 'zzz'"):
+        load_catalog(_catalog(tmp_path, GOOD, feedback))
+
+
+def test_feedback_in_a_catalog_counts_as_examples_and_counter_examples(tmp_path: Path) -> None:
+    feedback = (
+        '[[feedback]]\nnarrative = "a"\npassage_id = "d1#0"\ntext = "Kein Schuss mehr übrig."\n'
+        'carries = true\n\n[[feedback]]\nnarrative = "a"\npassage_id = "d2#0"\n'
+        'text = "Neue Munitionsfabrik eröffnet."\ncarries = false\n\n[[feedback]]\n'
+        'narrative = "a"\npassage_id = "d1#0"\ntext = "Kein Schuss mehr übrig."\ncarries = false\n'
+    )
+    narrative = load_catalog(_catalog(tmp_path, GOOD, feedback)).get("a")
+    assert narrative.positives() == ["Kiew gehen die Granaten aus."], "the last decision wins"
+    assert set(narrative.negatives()) == {
+        "Neue Munitionsfabrik eröffnet.",
+        "Kein Schuss mehr übrig.",
+    }
 
 
 def test_user_catalog_errors_name_the_entry_and_field(tmp_path: Path) -> None:

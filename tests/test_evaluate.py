@@ -18,8 +18,10 @@ from narratives.metrics import (
     ari,
     keyword_terms,
     label_prf,
+    main_narratives,
     main_topics,
     majority_mapping,
+    multilabel_scores,
     nmi,
     npmi_coherence,
     purity,
@@ -85,6 +87,52 @@ def test_narratives_map_to_the_label_they_overlap_most_and_score_per_label() -> 
     assert rows["B"]["precision"] == 1.0 and rows["B"]["recall"] == pytest.approx(1 / 3)
     assert rows["B"]["f1"] == pytest.approx(0.5)
     assert rows["B"]["narratives"] == ["n2"]
+
+
+def test_multilabel_scores_count_every_narrative_of_every_item() -> None:
+    gold = [{"a"}, {"a", "b"}, set(), {"b"}, set()]
+    predicted = [{"a"}, {"a"}, {"b"}, {"b", "a"}, set()]
+    table, summary = multilabel_scores(gold, predicted, ["a", "b", "c"])
+    rows = {row["narrative_id"]: row for row in table.iter_rows(named=True)}
+    assert (rows["a"]["n_gold"], rows["a"]["n_predicted"], rows["a"]["n_correct"]) == (2, 3, 2)
+    assert rows["a"]["precision"] == pytest.approx(2 / 3) and rows["a"]["recall"] == 1.0
+    assert rows["b"]["precision"] == pytest.approx(1 / 2) and rows["b"]["recall"] == 0.5
+    assert rows["c"]["f1"] == 0.0 and rows["c"]["n_gold"] == 0
+    assert summary["micro_f1"] == pytest.approx(2 * 3 / (2 * 3 + 2 + 1))  # tp 3, fp 2, fn 1
+    # F1 per item: 1, 2/3, 0, 2/3, 1 (nothing to find and nothing found counts as right)
+    assert summary["samples_f1"] == pytest.approx((1 + 2 / 3 + 0 + 2 / 3 + 1) / 5)
+    assert summary["share_with_narrative"] == pytest.approx(0.8)
+    assert summary["gold_share_with_narrative"] == pytest.approx(0.6)
+
+
+def test_main_narrative_is_the_one_most_passages_carry() -> None:
+    carried = pl.DataFrame(
+        {
+            "doc_id": ["d1", "d1", "d2", "d2"],
+            "narrative_id": ["x", "y", "x", "y"],
+            "n_passages": [1, 2, 1, 1],
+            "score": [0.9, 0.5, 0.4, 0.8],
+        }
+    )
+    assert dict(main_narratives(carried).iter_rows()) == {"d1": "y", "d2": "y"}
+
+
+def test_label_sets_read_from_json_lists_and_semicolon_text(tmp_path: Path) -> None:
+    from narratives.labels import load_label_sets
+
+    jsonl = tmp_path / "gold.jsonl"
+    jsonl.write_text('{"id": "a", "n": ["x", "y"]}\n{"id": "b", "n": []}\n')
+    frame = load_label_sets(jsonl, id_column="id", label_column="n")
+    assert frame["labels"].to_list() == [["x", "y"], []]
+    csv = tmp_path / "gold.csv"
+    csv.write_text("id,n\na, x ; y\nb,\n")
+    assert load_label_sets(csv, id_column="id", label_column="n")["labels"].to_list() == [
+        ["x", "y"],
+        [],
+    ]
+    csv.write_text("id,n\na,x\na,y\n")
+    with pytest.raises(InputError, match=r"gold\.csv, row 2, field 'id': id 'a' is labelled twice"):
+        load_label_sets(csv, id_column="id", label_column="n")
 
 
 def test_main_topic_is_the_topic_of_most_passages_real_topics_first() -> None:
@@ -196,6 +244,32 @@ def test_evaluate_prints_and_stores_the_evaluation(seeds_run: Path, tmp_path: Pa
 
 
 @pytest.mark.slow
+def test_evaluate_scores_labels_that_are_catalog_narratives(
+    seeds_run: Path, tmp_path: Path, capsys
+) -> None:
+    run = _seeds_copy(seeds_run, tmp_path)
+    labels = tmp_path / "gold.jsonl"
+    gold = {
+        "seed-000": ["failed-counteroffensive"],
+        "seed-001": ["ammunition-shortage", "Russland darf nicht gewinnen"],
+        "seed-002": ["ammunition-shortage"],
+        "seed-003": ["ukrainian-territorial-gains", "ukraine-nato-membership"],
+        "seed-004": "peace-talks-vs-military-aid; ukraine-nato-membership",
+    }
+    labels.write_text("".join(json.dumps({"doc_id": d, "gold": g}) + "\n" for d, g in gold.items()))
+    options = ["--labels", str(labels), "--label-column", "gold", "--stability-seeds", "0"]
+    code, out, err = run_cli(["evaluate", str(run), *options], capsys)
+    assert code == 0, err
+    assert "micro F1" in out and "F1-samples" in out and "ammunition-shortage" in out
+    record = json.loads((run / "run.json").read_text())["evaluation"]
+    narratives = record["narratives"]
+    assert narratives["matched_by"] == "catalog labels" and narratives["n_items"] == 5
+    assert 0 <= narratives["micro_f1"] <= 1 and record["labels"] is None
+    table = pl.read_parquet(run / "evaluation_narratives.parquet")
+    assert table.filter(pl.col("narrative_id") == "ammunition-shortage")["n_gold"][0] == 2
+
+
+@pytest.mark.slow
 def test_evaluate_measures_stability_with_refits(seeds_run: Path, tmp_path: Path, capsys) -> None:
     run = _seeds_copy(seeds_run, tmp_path)
     code, out, err = run_cli(["evaluate", str(run), "--stability-seeds", "1"], capsys)
@@ -239,8 +313,9 @@ def test_default_pipeline_agrees_with_human_narratives_at_least_as_well_as_plain
     from bertopic import BERTopic
     from umap import UMAP
 
+    from narratives.agreement import label_agreement
+    from narratives.detect import document_narratives
     from narratives.embed import embed, get_embedder
-    from narratives.evaluate import label_agreement
     from narratives.labels import load_labels
     from narratives.model import bertopic_backend
     from narratives.runs import load_run
@@ -249,7 +324,8 @@ def test_default_pipeline_agrees_with_human_narratives_at_least_as_well_as_plain
     gold = load_labels(
         shared_corpus("propaganda_diary/de.jsonl"), label_column="narrative", generate_ids=True
     ).filter(pl.col("label").is_not_null())
-    ours, _ = label_agreement(run.table("assignments"), run.table("topics"), gold)
+    carried = document_narratives(run.table("narrative_scores"))
+    ours, _ = label_agreement(run.table("assignments"), carried, gold)
 
     passages = run.table("passages")
     embedder = get_embedder(run.record.embedder.name)
@@ -262,10 +338,8 @@ def test_default_pipeline_agrees_with_human_narratives_at_least_as_well_as_plain
     assignments = passages.select("passage_id", "doc_id").with_columns(
         pl.Series("topic_id", topics, dtype=pl.Int32)
     )
-    no_narratives = pl.DataFrame({"topic_id": sorted(set(topics))}, schema={"topic_id": pl.Int32})
-    peer, _ = label_agreement(
-        assignments, no_narratives.with_columns(pl.lit(None, pl.String).alias("narrative_id")), gold
-    )
+    no_narratives = carried.clear()
+    peer, _ = label_agreement(assignments, no_narratives, gold)
     print(
         f"NMI with the human narratives: ours {ours['topics']['nmi']:.3f}, "
         f"plain BERTopic {peer['topics']['nmi']:.3f}"

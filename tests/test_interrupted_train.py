@@ -8,7 +8,7 @@ import pytest
 from conftest import SEEDS
 
 from narratives.config import TrainConfig
-from narratives.model import NarrativeModel
+from narratives.model import TopicModel
 from narratives.pipeline import train
 from narratives.runs import list_runs, load_run
 
@@ -27,7 +27,7 @@ def test_interrupt_while_writing_keeps_the_older_run(
         (directory / "partial.safetensors").write_bytes(b"\0" * 16)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(NarrativeModel, "save", interrupted)
+    monkeypatch.setattr(TopicModel, "save", interrupted)
     config = TrainConfig(cache_dir=str(tmp_path / "cache"))
     for name, overwrite in (("new-run", False), (seeds_run.name, True)):
         with pytest.raises(KeyboardInterrupt):

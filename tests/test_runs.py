@@ -33,7 +33,6 @@ def _tables() -> dict[str, pl.DataFrame]:
             {
                 "topic_id": [0],
                 "label": ["t"],
-                "narrative_id": [None],
                 "keywords": [["w"]],
                 "size": [1],
                 "representative_passage_ids": [["a#0"]],

@@ -10,6 +10,7 @@ outlet comparison, keyword drift). The modules behind it, one job each:
 - ``changes``: tests, change points, statuses and the headline changes;
 - ``outlets``: each outlet against all the others;
 - ``keywords``: each topic's words per period, from that period's passages only;
+- ``narrative_tables``: the same tables for the catalogued narratives, from the detector's tags;
 - ``compare``: two sets of counts side by side, each difference tested;
 - ``stats``: the vectorised intervals, tests, corrections and divergences they share.
 """
@@ -30,6 +31,7 @@ from narratives.drift.changes import (
     is_headline,
 )
 from narratives.drift.keywords import keyword_drift
+from narratives.drift.narrative_tables import narrative_drift_tables, narrative_tags
 from narratives.drift.outlets import compare_outlets
 from narratives.drift.periods import (
     ALL_SOURCES,
@@ -93,8 +95,12 @@ def drift_tables(
     settings: DriftSettings | None = None,
     *,
     languages: tuple[str, ...] = DEFAULT_LANGUAGES,
+    narrative_scores: pl.DataFrame | None = None,
+    narrative_ids: list[str] | None = None,
 ) -> DriftResult:
-    """Prevalence (documents and passages), drift, outlet comparison and keyword drift."""
+    """Prevalence (documents and passages), drift, outlet comparison and keyword drift of the
+    discovered topics and, given the detector's ``narrative_scores``, of the catalogued
+    narratives (``narrative_ids``, in catalog order)."""
     settings = settings or DriftSettings()
     period = resolve_period(settings.period, documents)
     common = {
@@ -112,6 +118,16 @@ def drift_tables(
             passages, assignments, documents, period=period, languages=languages
         ),
     }
+    if narrative_scores is not None:
+        tables |= narrative_drift_tables(
+            documents,
+            passages,
+            narrative_tags(narrative_scores),
+            list(narrative_ids or narrative_scores["narrative_id"].unique(maintain_order=True)),
+            settings,
+            period=period,
+            languages=languages,
+        )
     return DriftResult(
         tables=tables,
         period=period,

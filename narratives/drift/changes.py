@@ -215,15 +215,24 @@ def is_headline() -> pl.Expr:
 
 
 def headline_changes(
-    drift: pl.DataFrame, topics: pl.DataFrame, *, source: str = ALL_SOURCES, limit: int = 10
+    drift: pl.DataFrame,
+    labels: pl.DataFrame,
+    *,
+    source: str = ALL_SOURCES,
+    limit: int = 10,
+    key: str = "topic_id",
 ) -> pl.DataFrame:
     """The changes worth reading first: new, gone, emerging, fading and confirmed change points
-    of one view, largest share change first, with the topic labels."""
-    labels = topics.select("topic_id", "label", "narrative_id")
+    of one view, largest share change first, with their labels.
+
+    ``labels`` has ``key`` (topic_id, or narrative_id for the narrative drift table) and
+    ``label``; the outliers (topic -1) are left out."""
+    rows = drift.filter((pl.col("source") == source) & is_headline())
+    if key == "topic_id":
+        rows = rows.filter(pl.col("topic_id") >= 0)
     return (
-        drift.filter((pl.col("source") == source) & (pl.col("topic_id") >= 0) & is_headline())
-        .join(labels, on="topic_id", how="left")
+        rows.join(labels.select(key, "label"), on=key, how="left")
         .sort(pl.col("share_change").abs(), descending=True, nulls_last=True)
         .head(limit)
-        .select("period", "topic_id", "label", *CHANGE_COLUMNS)
+        .select("period", key, "label", *CHANGE_COLUMNS)
     )

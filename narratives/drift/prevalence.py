@@ -23,11 +23,15 @@ def compute_prevalence(
     by_source: bool = True,
     unit: str = "document",
     small_period_docs: int = 10,
+    passages: pl.DataFrame | None = None,
+    topic_ids: pl.Series | None = None,
 ) -> pl.DataFrame:
     """Share of each period's documents (or passages) carrying each topic, overall and per outlet.
 
     With ``unit="passage"`` the counts are passages and the columns are named ``n_passages``
-    and ``n_period_passages``.
+    and ``n_period_passages``. ``assignments`` may hold several topics per passage (narrative
+    tags); then ``passages`` (passage_id, doc_id) gives the passages a period has, and
+    ``topic_ids`` every topic to report, those carried by nothing included.
     """
     if unit not in ("document", "passage"):
         raise ValueError(f"unit must be 'document' or 'passage', not {unit!r}")
@@ -45,12 +49,15 @@ def compute_prevalence(
         units = dated
         carried = assignments.lazy().select("doc_id", "topic_id").unique()
     else:
-        units = assignments.lazy().select("doc_id").join(dated, on="doc_id")
+        population = assignments if passages is None else passages
+        units = population.lazy().select("doc_id").join(dated, on="doc_id")
         carried = assignments.lazy().select("doc_id", "topic_id")
     carried = carried.join(dated, on="doc_id")
     totals = _by_views(units, by_source, ["period", "source"], "n_period")
     counts = _by_views(carried, by_source, ["period", "source", "topic_id"], "n")
-    grid = _grid(dated, totals, counts, assignments, period)
+    if topic_ids is None:
+        topic_ids = assignments["topic_id"]
+    grid = _grid(dated, totals, counts, topic_ids, period)
     low, high = wilson_interval(grid["n"].to_numpy(), grid["n_period"].to_numpy())
     share = (pl.col("n") / pl.col("n_period")).cast(pl.Float64)
     frame = grid.with_columns(
@@ -84,7 +91,7 @@ def _grid(
     dated: pl.LazyFrame,
     totals: pl.LazyFrame,
     counts: pl.LazyFrame,
-    assignments: pl.DataFrame,
+    topic_ids: pl.Series,
     period: str,
 ) -> pl.DataFrame:
     """Every (period, source, topic) from the first to the last period, with its counts (0 where
@@ -92,7 +99,7 @@ def _grid(
     bounds = dated.select(
         pl.col("period").min().alias("first"), pl.col("period").max().alias("last")
     ).collect()
-    topics = assignments.select(pl.col("topic_id").unique().sort())
+    topics = pl.DataFrame(topic_ids.alias("topic_id").unique().sort())
     sources = totals.select("source").unique().collect()
     if bounds["first"][0] is None:
         all_periods = pl.Series("period", [], dtype=pl.Date)

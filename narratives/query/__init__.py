@@ -94,11 +94,17 @@ def match_matrix(
     queries: Sequence[Query | None],
     texts: Sequence[str],
     languages: tuple[str, ...] = DEFAULT_LANGUAGES,
+    *,
+    window: int | None = None,
 ) -> np.ndarray:
     """Which passages each query matches: a bool array of shape (len(texts), len(queries)).
 
     Each text is tokenised once for all queries; a ``None`` query (a narrative defined without
-    keywords) gives a column of False, a ``None`` text is read as empty.
+    keywords) gives a column of False, a ``None`` text is read as empty. With ``window``, a
+    query is tested on every run of ``window`` consecutive sentences of a longer text and
+    matches the text when it matches one of them: a claim is made within a few sentences, and
+    a NOT clause then excludes what stands near the claim, not what a long passage mentions
+    in passing ("Finnland" three sentences away from "Mitgliedschaft der Ukraine").
     """
     analyzer = shared_analyzer(tuple(languages))
     result = np.zeros((len(texts), len(queries)), dtype=bool)
@@ -106,8 +112,22 @@ def match_matrix(
     if not active:
         return result
     for row, text in enumerate(texts):
-        tokens = tokenize(text, analyzer)
-        for column, root in active:
-            if root._test(tokens):
-                result[row, column] = True
+        for part in sentence_windows(text or "", window):
+            tokens = tokenize(part, analyzer)
+            for column, root in active:
+                if not result[row, column] and root._test(tokens):
+                    result[row, column] = True
     return result
+
+
+def sentence_windows(text: str, window: int | None) -> list[str]:
+    """``text`` itself, or every run of ``window`` consecutive sentences of it when it has more
+    (sentences as narratives.text splits them, lines included)."""
+    if window is None:
+        return [text]
+    from narratives.text import split_sentences
+
+    sentences = [s for line in text.split("\n") if line.strip() for s in split_sentences(line)]
+    if len(sentences) <= window:
+        return [text]
+    return ["\n".join(sentences[i : i + window]) for i in range(len(sentences) - window + 1)]

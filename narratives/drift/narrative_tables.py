@@ -1,0 +1,72 @@
+"""The drift tables of the catalogued narratives, from the detector's tags.
+
+The same engine as for the discovered topics (prevalence, changes, outlets, keyword drift),
+keyed by ``narrative_id``. A passage may carry several narratives, a document carries a
+narrative when at least one of its passages does, and a document counts once per narrative it
+carries. Every narrative of the catalog has its rows, also where nothing carries it (share 0).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from narratives.drift.changes import compute_drift
+from narratives.drift.keywords import keyword_drift
+from narratives.drift.outlets import compare_outlets
+from narratives.drift.prevalence import compute_prevalence
+from narratives.drift.settings import DriftSettings
+from narratives.schemas import NARRATIVE_DRIFT_TABLES, TABLE_SCHEMAS
+
+
+def narrative_tags(scores: pl.DataFrame) -> pl.DataFrame:
+    """(passage_id, doc_id, narrative_id) of every passage and narrative it carries."""
+    return scores.filter(pl.col("tagged")).select("passage_id", "doc_id", "narrative_id")
+
+
+def narrative_drift_tables(
+    documents: pl.DataFrame,
+    passages: pl.DataFrame,
+    tags: pl.DataFrame,
+    narrative_ids: list[str],
+    settings: DriftSettings,
+    *,
+    period: str,
+    languages: tuple[str, ...],
+) -> dict[str, pl.DataFrame]:
+    """narrative_prevalence, narrative_passage_prevalence, narrative_drift, narrative_outlets
+    and narrative_keyword_drift for ``tags`` (see :func:`narrative_tags`)."""
+    codes = pl.DataFrame(
+        {"narrative_id": narrative_ids, "topic_id": range(len(narrative_ids))},
+        schema={"narrative_id": pl.String, "topic_id": pl.Int32},
+    )
+    coded = tags.join(codes, on="narrative_id").select("passage_id", "doc_id", "topic_id")
+    common = {
+        "period": period,
+        "by_source": settings.by_source,
+        "small_period_docs": settings.small_period_docs,
+        "topic_ids": codes["topic_id"],
+    }
+    prevalence = compute_prevalence(documents, coded, **common)
+    units = passages.select("passage_id", "doc_id")
+    tables = {
+        "prevalence": prevalence,
+        "passage_prevalence": compute_prevalence(
+            documents, coded, unit="passage", passages=units, **common
+        ),
+        "drift": compute_drift(prevalence, settings),
+        "outlets": compare_outlets(documents, coded, period=period, alpha=settings.alpha),
+        "keyword_drift": keyword_drift(
+            passages, coded, documents, period=period, languages=languages
+        ),
+    }
+    return {
+        f"narrative_{name}": _decode(frame, codes, TABLE_SCHEMAS[f"narrative_{name}"])
+        for name, frame in tables.items()
+        if f"narrative_{name}" in NARRATIVE_DRIFT_TABLES
+    }
+
+
+def _decode(frame: pl.DataFrame, codes: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
+    """``frame`` with its topic_id codes replaced by the narrative ids, in the table's schema."""
+    decoded = frame.join(codes, on="topic_id", how="left")
+    return decoded.select(list(schema)).cast(dict(schema))
