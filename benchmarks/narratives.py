@@ -171,8 +171,10 @@ def score(gold: pl.DataFrame, predicted: dict[str, set[str]], ids: list[str], sa
     return result
 
 
-def _labelled(path: Path, column: str, catalog: Catalog) -> pl.DataFrame:
-    sets = load_label_sets(path, label_column=column)
+def _labelled(
+    path: Path, column: str, catalog: Catalog, generate_ids: bool = False
+) -> pl.DataFrame:
+    sets = load_label_sets(path, label_column=column, generate_ids=generate_ids)
     names = {n.label_de: n.id for n in catalog.narratives} | {i: i for i in catalog.ids}
     return sets.with_columns(
         pl.col("labels").list.eval(pl.element().replace_strict(names, default=None))
@@ -218,7 +220,8 @@ def bench_seeds(args, catalog: Catalog, rows: list[dict]) -> None:
 def bench_diary(args, rows: list[dict]) -> None:
     catalog = load_catalog(DIARY_CATALOG)
     corpus = Corpus(DIARY, args.embedder, args.cache_dir)
-    gold = _labelled(DIARY, "narrative", catalog).filter(pl.col("labels").list.len() > 0)
+    gold = _labelled(DIARY, "narrative", catalog, generate_ids=True)
+    gold = gold.filter(pl.col("labels").list.len() > 0)
     systems = {
         "ours": corpus.tagged(catalog, DetectorSettings()),
         "ours, queries only": corpus.tagged(catalog, DetectorSettings(head=False)),

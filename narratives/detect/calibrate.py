@@ -24,7 +24,7 @@ import numpy as np
 
 _GRID = np.linspace(0.5, 0.999, 200)
 _MIN_RECALL = 0.05
-MIN_QUERY_HITS = 10
+MIN_QUERY_HITS = 5
 """Fewer query hits than this in the corpus say too little about the head: it stays off."""
 
 

@@ -12,8 +12,10 @@ Evidence, per passage and narrative:
 A passage carries the narrative when its query matches, or when its head scores it at or above
 the narrative's threshold, calibrated on the corpus (narratives.detect.calibrate; often the head
 adds nothing because its similar passages show it cannot see the stance), unless feedback
-decides otherwise. A narrative without a query is found by its head, with the threshold that
-separates its examples from its negatives best under cross-validation.
+decides otherwise. The head adds a passage to one narrative at most, the one it scores highest:
+similarity says what a passage is about, and a passage no query matched is about one thing. A
+narrative without a query is found by its head, with the threshold that separates its examples
+from its negatives best under cross-validation.
 """
 
 from __future__ import annotations
@@ -269,6 +271,8 @@ class NarrativeDetector:
         the corpus's top ``duplicate_quantile`` (the same story told again)."""
         thresholds = np.array([f.head.threshold for f in self.fits_], dtype=np.float64)
         head = scores >= thresholds
+        if scores.shape[1]:
+            head &= scores == scores.max(axis=1, keepdims=True)
         tagged = query | head
         evidence = np.where(query, 0, np.where(head, 1, -1)).astype(np.int8)
         for k, (yes, no) in enumerate(self._duplicates):
@@ -295,22 +299,33 @@ def _fit_from_state(item: dict) -> NarrativeFit:
     return NarrativeFit(**{**item, "head": HeadCalibration(**head)})
 
 
-def _cross_validated_threshold(training: TrainingSet, c: float, seed: int) -> HeadCalibration:
-    """For a narrative without a query: the head threshold with the best out-of-fold F1 on its
-    examples against its negatives."""
+def _out_of_fold(
+    training: TrainingSet, c: float, seed: int
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """Out-of-fold head probabilities of a narrative's training items, and their labels (None
+    where there are too few items for two folds)."""
     from sklearn.model_selection import StratifiedKFold
 
     x = np.vstack([training.positives, training.negatives])
     y = np.r_[np.ones(len(training.positives)), np.zeros(len(training.negatives))]
     folds = int(min(5, len(training.positives), len(training.negatives)))
     if folds < 2:
-        return HeadCalibration(float("inf"), float("nan"), float("nan"), 0)
+        return None, y
     oof = np.zeros(len(y))
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(x, y):
         head = NarrativeHeads(c=c, seed=seed).fit(
             [TrainingSet(x[train][y[train] == 1], x[train][y[train] == 0])]
         )
         oof[test] = head.predict_proba(x[test])[:, 0]
+    return oof, y
+
+
+def _cross_validated_threshold(training: TrainingSet, c: float, seed: int) -> HeadCalibration:
+    """For a narrative without a query: the head threshold with the best out-of-fold F1 on its
+    examples against its negatives."""
+    oof, y = _out_of_fold(training, c, seed)
+    if oof is None:
+        return HeadCalibration(float("inf"), float("nan"), float("nan"), 0)
     best = HeadCalibration(float("inf"), float("nan"), 0.0, 0)
     for threshold in np.unique(oof):
         predicted = oof >= threshold
