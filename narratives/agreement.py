@@ -150,7 +150,8 @@ def narrative_agreement(
     if unit not in UNITS:
         raise InputError(f"must be one of {', '.join(UNITS)}, got {unit!r}", field="label-unit")
     key = "doc_id" if unit == "document" else "passage_id"
-    scores = run.table("narrative_scores", columns=[key, "narrative_id", "tagged"])
+    columns = [key, "narrative_id", "tagged", "query", "score"]
+    scores = run.table("narrative_scores", columns=columns)
     items = scores.select(pl.col(key).unique())
     labelled = gold.rename({"doc_id": "item"}).join(
         items.rename({key: "item"}), on="item", how="inner"
@@ -175,16 +176,45 @@ def narrative_agreement(
     table, summary = multilabel_scores(
         joined["labels"].to_list(), joined["predicted"].to_list(), ids
     )
+    table = table.join(_share_errors(run, scores, labelled, key, ids), on="narrative_id")
     record = {
         "unit": unit,
         "n_unmatched_ids": gold.height - labelled.height,
         "per_narrative": {
-            row["narrative_id"]: {k: row[k] for k in ("precision", "recall", "f1", "n_gold")}
+            row["narrative_id"]: {
+                k: row[k]
+                for k in ("precision", "recall", "f1", "n_gold", "abs_error_raw", "abs_error")
+            }
             for row in table.iter_rows(named=True)
         },
+        "mean_abs_error_raw": float(table["abs_error_raw"].mean()),
+        "mean_abs_error": float(table["abs_error"].mean()),
         **summary,
     }
-    return record, table.cast(dict(EVALUATION_NARRATIVES))
+    return record, table.select(list(EVALUATION_NARRATIVES)).cast(dict(EVALUATION_NARRATIVES))
+
+
+def _share_errors(
+    run: Run, scores: pl.DataFrame, labelled: pl.DataFrame, key: str, ids: list[str]
+) -> pl.DataFrame:
+    """Per narrative: its share among the labelled items by the labels, as counted and as the
+    run's share estimates correct it, and the absolute errors of both."""
+    from narratives.shares import document_evidence, item_shares, run_estimates
+
+    evidence = document_evidence(scores) if key == "doc_id" else scores
+    evidence = evidence.rename({key: "item"}).join(labelled.select("item"), on="item")
+    estimates = run_estimates(run) or {}
+    shares = item_shares(evidence, estimates)
+    gold = pl.DataFrame(
+        {
+            "narrative_id": ids,
+            "share_gold": [float(labelled["labels"].list.contains(n).mean()) for n in ids],
+        }
+    )
+    return gold.join(shares, on="narrative_id", how="left").with_columns(
+        (pl.col("share_raw") - pl.col("share_gold")).abs().alias("abs_error_raw"),
+        (pl.col("share") - pl.col("share_gold")).abs().alias("abs_error"),
+    )
 
 
 def label_agreement(

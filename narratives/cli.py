@@ -89,6 +89,19 @@ def cli() -> None:
     metavar="FIELD=NAME",
     help="Map a Documents field to an input column, e.g. --column text=body. Repeatable.",
 )
+@click.option(
+    "--shares",
+    type=click.Choice(["pacc", "acc", "pcc", "raw"]),
+    default=None,
+    help="How narrative shares are estimated (default pacc: corrected for the detector's "
+    "measured errors; raw: counted tags).",
+)
+@click.option(
+    "--calibration",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A labelled sample of the corpus (doc_id, narratives) to measure the detector's errors.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing run of the same name.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the embedding cache.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or stage messages.")
@@ -101,6 +114,8 @@ def train(
     run_name,
     seed,
     columns,
+    shares,
+    calibration,
     overwrite,
     no_cache,
     quiet,
@@ -115,7 +130,13 @@ def train(
     from narratives.pipeline import train as run_training
 
     config = load_config(config_file)
-    overrides = {"catalog": str(catalog) if catalog else None, "embedder": embedder, "seed": seed}
+    overrides = {
+        "catalog": str(catalog) if catalog else None,
+        "embedder": embedder,
+        "seed": seed,
+        "shares.method": {"raw": "cc"}.get(shares, shares),
+        "shares.calibration": str(calibration) if calibration else None,
+    }
     if columns:
         overrides["columns"] = config.columns | _parse_columns(columns)
     if no_cache:
@@ -227,6 +248,20 @@ def export(run, fmt, out, models_dir) -> None:
     help="Smallest share change called emerging or fading (default: the run's, 0.02).",
 )
 @click.option(
+    "--shares",
+    type=click.Choice(["pacc", "acc", "pcc", "raw"]),
+    default=None,
+    help="How narrative shares are estimated: corrected for the detector's errors (pacc, acc, "
+    "pcc) or counted (raw). Default: the run's.",
+)
+@click.option(
+    "--calibration",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A labelled sample of the corpus (doc_id, narratives) to measure the detector's errors "
+    "on (see README, How shares are estimated).",
+)
+@click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
@@ -242,7 +277,9 @@ def export(run, fmt, out, models_dir) -> None:
 )
 @click.option("--limit", type=int, default=12, show_default=True, help="Headline rows to print.")
 @MODELS_OPTION
-def drift(run, period, by, alpha, min_change, out, fmt, limit, models_dir) -> None:
+def drift(
+    run, period, by, alpha, min_change, shares, calibration, out, fmt, limit, models_dir
+) -> None:
     """Narrative shares over time and per outlet for RUN: headline changes, tested.
 
     Writes prevalence, passage_prevalence, drift, outlets and keyword_drift tables into the run
@@ -253,6 +290,7 @@ def drift(run, period, by, alpha, min_change, out, fmt, limit, models_dir) -> No
     from narratives.drift import drift_tables
     from narratives.export import write_table
     from narratives.runs import load_run, replace_tables
+    from narratives.shares import run_estimates
 
     loaded = load_run(run, _models_dir(models_dir))
     settings = loaded.config.drift_settings(
@@ -262,6 +300,11 @@ def drift(run, period, by, alpha, min_change, out, fmt, limit, models_dir) -> No
         min_change=min_change,
     )
     has_narratives = loaded.has_table("narrative_scores")
+    share_settings = loaded.config.shares
+    if calibration is not None:
+        share_settings = replace(share_settings, calibration=str(calibration))
+    method = {"raw": "cc"}.get(shares, shares)
+    estimates = run_estimates(loaded, method, share_settings) if has_narratives else None
     result = drift_tables(
         loaded.table("documents"),
         loaded.table("passages"),
@@ -270,6 +313,8 @@ def drift(run, period, by, alpha, min_change, out, fmt, limit, models_dir) -> No
         languages=loaded.config.languages,
         narrative_scores=loaded.table("narrative_scores") if has_narratives else None,
         narrative_ids=list(loaded.record.catalog.ids) or None,
+        share_estimates=estimates,
+        n_bootstrap=share_settings.n_bootstrap,
     )
     print_drift(loaded, result, limit)
     if out is None:

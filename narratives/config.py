@@ -8,6 +8,7 @@ languages = ["de", "en"]
 [passages]     # PassageSettings: how articles are split into passages
 [model]        # ModelSettings: what TopicModel takes (topic discovery)
 [detector]     # DetectorSettings: what NarrativeDetector takes (catalogued narratives)
+[shares]       # ShareSettings: how narrative shares are corrected for the detector's errors
 [drift]        # DriftSettings: the drift engine's thresholds
 ```
 
@@ -116,10 +117,39 @@ class DetectorSettings:
         check_float(self.duplicate_quantile, "duplicate_quantile", low=0.5, high=1)
 
 
+SHARE_METHODS = ("pacc", "acc", "pcc", "cc")
+
+
+@dataclass(frozen=True)
+class ShareSettings:
+    """How narrative shares are estimated (narratives.shares): ``method`` pacc (default,
+    chosen by measurement), acc, pcc, or cc (counted tags, "raw"); ``calibration`` an optional
+    labelled sample of the corpus (ids and narrative labels, read like evaluation labels:
+    ``calibration_column``, ``calibration_id_column``, ``calibration_unit``) whose items,
+    when enough, measure the detector's errors instead of the catalog; ``n_bootstrap`` draws
+    for the intervals."""
+
+    method: str = "pacc"
+    n_bootstrap: int = 200
+    calibration: str | None = None
+    calibration_column: str = "narratives"
+    calibration_id_column: str = "doc_id"
+    calibration_unit: str = "document"
+
+    def __post_init__(self) -> None:
+        check_choice(self.method, "method", SHARE_METHODS)
+        check_int(self.n_bootstrap, "n_bootstrap", low=10)
+        check_str(self.calibration, "calibration", optional=True)
+        check_str(self.calibration_column, "calibration_column")
+        check_str(self.calibration_id_column, "calibration_id_column")
+        check_choice(self.calibration_unit, "calibration_unit", ("document", "passage"))
+
+
 _SECTIONS = {
     "passages": PassageSettings,
     "model": ModelSettings,
     "detector": DetectorSettings,
+    "shares": ShareSettings,
     "drift": DriftSettings,
 }
 
@@ -163,6 +193,7 @@ _OPTIONAL_HINTS = {
     "model.n_neighbors": "15               # default: adapts to the corpus size",
     "model.min_samples": "5                # default: half of min_topic_size",
     "model.outlier_threshold": "0.35       # default: per embedder (TF-IDF+SVD: 0.10)",
+    "shares.calibration": '"labelled.csv"   # a labelled sample of the corpus (optional)',
 }
 
 
@@ -181,6 +212,7 @@ class TrainConfig:
     passages: PassageSettings = field(default_factory=PassageSettings)
     model: ModelSettings = field(default_factory=ModelSettings)
     detector: DetectorSettings = field(default_factory=DetectorSettings)
+    shares: ShareSettings = field(default_factory=ShareSettings)
     drift: DriftSettings = field(default_factory=DriftSettings)
 
     def __post_init__(self) -> None:

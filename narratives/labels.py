@@ -67,15 +67,17 @@ def load_label_sets(
     id_column: str = "doc_id",
     label_column: str = "narratives",
     generate_ids: bool = False,
+    keep: tuple[str, ...] = (),
 ) -> pl.DataFrame:
-    """Multi-label gold labels: (doc_id, labels, row), ``labels`` a list of strings.
+    """Multi-label gold labels: (doc_id, labels, row, *keep), ``labels`` a list of strings.
 
     A label cell is a JSON list (``["a", "b"]``, in JSONL or Parquet) or a ``;``-separated text
     (``a; b``, in CSV); an empty cell or list means the item carries none of the labels: every
-    row is a labelled item. An id given twice is an error.
+    row is a labelled item. An id given twice is an error. ``keep`` names other columns to
+    keep (as text; null where the file lacks them).
     """
     path = Path(path)
-    frame = _label_frame(path, id_column, label_column, generate_ids, lists=True)
+    frame = _label_frame(path, id_column, label_column, generate_ids, lists=True, keep=keep)
     text = pl.col("label").fill_null("").str.strip_chars()
     as_json = text.str.starts_with("[")
     from_json = pl.when(as_json).then(text).str.json_decode(pl.List(pl.String))
@@ -91,11 +93,17 @@ def load_label_sets(
         raise InputError(
             f"id '{bad['doc_id']}' is labelled twice", path=path, row=bad["row"], field=id_column
         )
-    return parsed.select("doc_id", "labels", "row")
+    return parsed.select("doc_id", "labels", "row", *keep)
 
 
 def _label_frame(
-    path: Path, id_column: str, label_column: str, generate_ids: bool, *, lists: bool
+    path: Path,
+    id_column: str,
+    label_column: str,
+    generate_ids: bool,
+    *,
+    lists: bool,
+    keep: tuple[str, ...] = (),
 ) -> pl.DataFrame:
     """(doc_id, label text, row) of a labels file; the label column may hold JSON lists when
     ``lists``."""
@@ -130,6 +138,7 @@ def _label_frame(
         ids.str.strip_chars().alias("doc_id"),
         pl.col(label_column).alias("label"),
         pl.col(ROW).alias("row"),
+        *(pl.col(c) if c in raw.columns else pl.lit(None, pl.String).alias(c) for c in keep),
     )
     empty = frame.filter(pl.col("doc_id").is_null() | (pl.col("doc_id") == ""))
     if empty.height:

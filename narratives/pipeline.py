@@ -43,6 +43,7 @@ from narratives.record import (
     RunRecord,
 )
 from narratives.runs import new_run_name, write_run
+from narratives.shares import ShareEstimate, estimates_table, share_estimates
 from narratives.text import split_passages
 
 
@@ -133,12 +134,23 @@ def _narratives_stage(
     return detector
 
 
+def _say_estimates(estimates: dict[str, ShareEstimate], say: Callable[[str], None]) -> None:
+    counted = [n for n, e in estimates.items() if e.method == "cc"]
+    methods = sorted({e.method for e in estimates.values()} - {"cc"})
+    say(
+        f"shares: corrected ({', '.join(methods) or 'none'}) for "
+        f"{len(estimates) - len(counted)} narratives"
+        + (f"; counted for {', '.join(counted)} (too few labelled items)" if counted else "")
+    )
+
+
 def _drift_stage(
     documents: pl.DataFrame,
     passages: pl.DataFrame,
     model: TopicModel,
     scores: pl.DataFrame,
     catalog: Catalog,
+    estimates: dict[str, ShareEstimate],
     config: TrainConfig,
     timings: dict[str, float],
     *,
@@ -154,6 +166,8 @@ def _drift_stage(
             languages=config.languages,
             narrative_scores=scores,
             narrative_ids=catalog.ids,
+            share_estimates=estimates,
+            n_bootstrap=config.shares.n_bootstrap,
         )
     say(
         f"drift: {drift.period} periods; {drift.n_undated_documents} documents without a date "
@@ -265,7 +279,13 @@ def train(
         model = TopicModel.from_config(config, embedder, log=say).fit(passages, embeddings)
     detector = _narratives_stage(passages, embeddings, catalog, encode, config, timings, say=say)
     scores = detector.scores_table(passages)
-    drift = _drift_stage(documents, passages, model, scores, catalog, config, timings, say=say)
+    estimates = share_estimates(
+        detector.calibration_, scores, catalog, config.shares, seed=config.seed
+    )
+    _say_estimates(estimates, say)
+    drift = _drift_stage(
+        documents, passages, model, scores, catalog, estimates, config, timings, say=say
+    )
 
     topics = model.topics_
     metrics = RunMetrics.of(documents, passages, topics, model.assignments_, scores)
@@ -288,7 +308,9 @@ def train(
         "passages": passages,
         "topics": topics,
         "assignments": model.assignments_,
-        "narratives": detector.narratives_table(),
+        "narratives": detector.narratives_table().join(
+            estimates_table(estimates), on="narrative_id", how="left"
+        ),
         "narrative_scores": scores,
         "topic_narratives": topic_narratives(model.assignments_, scores),
         **drift.tables,

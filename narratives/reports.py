@@ -144,11 +144,17 @@ def _print_narrative_agreement(agreement: dict, table: pl.DataFrame) -> None:
             else ""
         )
     )
-    click.echo(f"\n{'P':>6} {'R':>6} {'F1':>6} {'gold':>5} {'found':>5}  narrative")
+    click.echo(
+        f"\n{'P':>6} {'R':>6} {'F1':>6} {'gold':>5} {'found':>5} "
+        f"{'share':>6} {'counted':>8} {'corrected':>10}  narrative"
+    )
     for row in table.iter_rows(named=True):
+        corrected = "" if row["share"] is None else f"{row['share']:.1%} ({row['share_method']})"
+        counted = "" if row["share_raw"] is None else f"{row['share_raw']:.1%}"
         click.echo(
             f"{row['precision']:>6.2f} {row['recall']:>6.2f} {row['f1']:>6.2f} "
-            f"{row['n_gold']:>5} {row['n_predicted']:>5}  {row['narrative_id']}"
+            f"{row['n_gold']:>5} {row['n_predicted']:>5} {row['share_gold']:>6.1%} "
+            f"{counted:>8} {corrected:>10}  {row['narrative_id']}"
         )
     click.echo(
         f"\nmicro F1 {agreement['micro_f1']:.3f} · macro F1 {agreement['macro_f1']:.3f} · "
@@ -157,6 +163,10 @@ def _print_narrative_agreement(agreement: dict, table: pl.DataFrame) -> None:
     click.echo(
         f"{agreement['share_with_narrative']:.1%} of the {agreement['unit']}s carry a catalogued "
         f"narrative (gold: {agreement['gold_share_with_narrative']:.1%})"
+    )
+    click.echo(
+        f"mean absolute error of the narratives' shares among these items: counted "
+        f"{agreement['mean_abs_error_raw']:.2%}, corrected {agreement['mean_abs_error']:.2%}"
     )
 
 

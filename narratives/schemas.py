@@ -169,9 +169,21 @@ NARRATIVES = pl.Schema(
         "head_threshold": pl.Float64,
         "head_expected_precision": pl.Float64,
         "n_passages": pl.UInt32,
+        "share_method": pl.String,
+        "calibration_source": pl.String,
+        "n_calibration_positives": pl.UInt32,
+        "n_calibration_negatives": pl.UInt32,
+        "tpr": pl.Float64,
+        "fpr": pl.Float64,
+        "mean_posterior_positive": pl.Float64,
+        "mean_posterior_negative": pl.Float64,
+        "posterior_query": pl.Float64,
+        "posterior_score": pl.Float64,
+        "posterior_intercept": pl.Float64,
     }
 )
-"""One row per catalogued narrative: its material and how the detector was calibrated."""
+"""One row per catalogued narrative: its material, how the detector was calibrated, and the
+error rates its shares are corrected with (measured on how many labelled items, from where)."""
 
 TOPIC_NARRATIVES = pl.Schema(
     {
@@ -196,14 +208,47 @@ def _by_narrative(schema: pl.Schema) -> pl.Schema:
     )
 
 
-NARRATIVE_PREVALENCE = _by_narrative(PREVALENCE)
+NARRATIVE_PREVALENCE = pl.Schema(
+    {
+        "period": pl.Date,
+        "source": pl.String,
+        "narrative_id": pl.String,
+        "n_docs": pl.UInt32,
+        "n_period_docs": pl.UInt32,
+        "share_raw": pl.Float64,
+        "share": pl.Float64,
+        "ci_low": pl.Float64,
+        "ci_high": pl.Float64,
+        "method": pl.String,
+        "n_calibration": pl.UInt32,
+        "se_sampling": pl.Float64,
+        "se_calibration": pl.Float64,
+        "small_period": pl.Boolean,
+    }
+)
+"""Documents carrying each narrative per period and outlet view: the counted share (share_raw)
+and the share corrected for the detector's errors (share, with a bootstrap interval over
+documents and labelled items, the method and how many labelled items back it)."""
 NARRATIVE_PASSAGE_PREVALENCE = _by_narrative(PASSAGE_PREVALENCE)
 NARRATIVE_DRIFT = _by_narrative(DRIFT)
 NARRATIVE_OUTLETS = _by_narrative(OUTLETS)
 NARRATIVE_KEYWORD_DRIFT = _by_narrative(KEYWORD_DRIFT)
 
-EVALUATION_NARRATIVES = pl.Schema({"narrative_id": pl.String, **_PRF})
-"""Per catalogued narrative, against gold labels that are catalog narratives (multi-label)."""
+EVALUATION_NARRATIVES = pl.Schema(
+    {
+        "narrative_id": pl.String,
+        **_PRF,
+        "share_gold": pl.Float64,
+        "share_raw": pl.Float64,
+        "share": pl.Float64,
+        "share_method": pl.String,
+        "abs_error_raw": pl.Float64,
+        "abs_error": pl.Float64,
+    }
+)
+"""Per catalogued narrative, against gold labels that are catalog narratives (multi-label): the
+tags' precision, recall and F1, and the narrative's share among the labelled items as the labels
+give it, as counted (raw) and as corrected, with their absolute errors."""
 
 REQUIRED_TABLES = ("documents", "passages", "topics", "assignments")
 """The tables every complete run has."""

@@ -35,6 +35,7 @@ from narratives.defaults import DEFAULT_LANGUAGES, DEFAULT_SEED
 from narratives.detect.calibrate import HeadCalibration, calibrate_head
 from narratives.detect.head import NarrativeHeads, TrainingSet, centred, unit_rows
 from narratives.query import match_matrix
+from narratives.shares.rates import Items
 
 if TYPE_CHECKING:
     from narratives.runs import Run
@@ -104,16 +105,20 @@ class NarrativeDetector:
         vectors = unit_rows(embeddings)
         self.mean_ = vectors.mean(axis=0) if len(vectors) else np.zeros(vectors.shape[1])
         corpus = centred(vectors, self.mean_)
-        sets, positives = self._training_sets(encode)
+        sets, texts_of = self._training_sets(encode)
         self.heads_ = NarrativeHeads(c=self._settings.head_c, seed=self.seed).fit(sets)
         self.query_ = match_matrix(
             self.catalog.queries, texts, self.languages, window=self._settings.query_window
         )
         self.scores_ = self.heads_.predict_proba(corpus)
         self.fits_ = [
-            self._fit_one(k, narrative, sets[k], positives[k])
+            self._fit_one(k, narrative, sets[k], texts_of[k][0])
             for k, narrative in enumerate(self.catalog.narratives)
         ]
+        self.calibration_ = {
+            narrative.id: self._calibration_items(k, sets[k], *texts_of[k])
+            for k, narrative in enumerate(self.catalog.narratives)
+        }
         self._duplicates = self._feedback_vectors(encode)
         self.tagged_, self.evidence_ = self._decide(texts, corpus, self.query_, self.scores_)
         n_tagged = int(self.tagged_.any(axis=1).sum())
@@ -139,7 +144,8 @@ class NarrativeDetector:
 
     def narratives_table(self) -> pl.DataFrame:
         """One row per catalogued narrative: its material, its query recall and how its head was
-        calibrated, and how many fitted passages carry it (schemas.NARRATIVES)."""
+        calibrated, and how many fitted passages carry it (the first columns of
+        schemas.NARRATIVES; narratives.shares adds how its shares are estimated)."""
         rows = []
         for k, (narrative, fit) in enumerate(zip(self.catalog.narratives, self.fits_, strict=True)):
             rows.append(
@@ -160,7 +166,8 @@ class NarrativeDetector:
             )
         from narratives.schemas import NARRATIVES
 
-        return pl.DataFrame(rows, schema=NARRATIVES)
+        own = {k: v for k, v in NARRATIVES.items() if k in rows[0]} if rows else NARRATIVES
+        return pl.DataFrame(rows, schema=own)
 
     def save(self, directory: Path) -> None:
         """Write what ``transform`` needs (corpus mean, heads, thresholds, feedback vectors)."""
@@ -200,8 +207,10 @@ class NarrativeDetector:
         if self.log is not None:
             self.log(message)
 
-    def _training_sets(self, encode: Encode) -> tuple[list[TrainingSet], list[list[str]]]:
-        """Each narrative's positives and negatives (embedded once) and its positive texts."""
+    def _training_sets(
+        self, encode: Encode
+    ) -> tuple[list[TrainingSet], list[tuple[list[str], list[str]]]]:
+        """Each narrative's positives and negatives (embedded once) and their texts."""
         narratives = self.catalog.narratives
         texts = sorted(
             {t for n in narratives for t in (*n.positives(), *n.negatives(), *n.examples)}
@@ -219,7 +228,7 @@ class NarrativeDetector:
                     negatives=vectors[[index[t] for t in negative]],
                 )
             )
-            positives.append(narrative.positives())
+            positives.append((narrative.positives(), negative))
         return sets, positives
 
     def _fit_one(
@@ -248,6 +257,22 @@ class NarrativeDetector:
             query_recall=recall,
             head=head,
         )
+
+    def _calibration_items(
+        self, k: int, training: TrainingSet, positives: list[str], negatives: list[str]
+    ) -> Items:
+        """The narrative's labelled material (catalog and feedback) as the detector sees it, each
+        item scored by a head that did not learn from it (cross-validation): what the share
+        correction measures the detector's errors on (narratives.shares)."""
+        oof, y = _out_of_fold(training, self._settings.head_c, self.seed)
+        texts = [*positives, *negatives]
+        narrative = self.catalog.narratives[k]
+        query = match_matrix(
+            [narrative.query], texts, self.languages, window=self._settings.query_window
+        )[:, 0]
+        score = oof if oof is not None else np.zeros(len(y))
+        tagged = query | (score >= self.fits_[k].head.threshold)
+        return Items(y.astype(bool), tagged, query, score, source="catalog")
 
     def _feedback_vectors(self, encode: Encode) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per narrative: the embeddings of its confirmed and of its rejected passages."""

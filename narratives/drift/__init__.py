@@ -97,10 +97,13 @@ def drift_tables(
     languages: tuple[str, ...] = DEFAULT_LANGUAGES,
     narrative_scores: pl.DataFrame | None = None,
     narrative_ids: list[str] | None = None,
+    share_estimates: dict | None = None,
+    n_bootstrap: int = 200,
 ) -> DriftResult:
     """Prevalence (documents and passages), drift, outlet comparison and keyword drift of the
     discovered topics and, given the detector's ``narrative_scores``, of the catalogued
-    narratives (``narrative_ids``, in catalog order)."""
+    narratives (``narrative_ids``, in catalog order), their shares corrected with
+    ``share_estimates`` (narratives.shares; counted without)."""
     settings = settings or DriftSettings()
     period = resolve_period(settings.period, documents)
     common = {
@@ -127,6 +130,9 @@ def drift_tables(
             settings,
             period=period,
             languages=languages,
+            scores=narrative_scores,
+            estimates=share_estimates,
+            n_bootstrap=n_bootstrap,
         )
     return DriftResult(
         tables=tables,

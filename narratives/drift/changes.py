@@ -54,34 +54,56 @@ def compute_drift(prevalence: pl.DataFrame, settings: DriftSettings | None = Non
     return frame.select(list(DRIFT)).cast(dict(DRIFT))
 
 
+def _wide(view: pl.DataFrame, values: str) -> tuple[pl.Series, list, np.ndarray]:
+    """(periods, topic columns, periods x topics matrix of ``values``)."""
+    wide = view.pivot(on="topic_id", index="period", values=values, sort_columns=True)
+    wide = wide.sort("period")
+    columns = [c for c in wide.columns if c != "period"]
+    return wide["period"], columns, wide.select(columns).to_numpy().astype(float)
+
+
 def _view_drift(
     source: str, view: pl.DataFrame, count: str, total: str, settings: DriftSettings
 ) -> pl.DataFrame:
-    """Drift of one view: matrices periods x topics, every statistic computed column-wise."""
-    wide = view.pivot(on="topic_id", index="period", values=count, sort_columns=True).sort("period")
-    periods = wide["period"]
-    topic_columns = [c for c in wide.columns if c != "period"]
-    k = wide.select(topic_columns).fill_null(0).to_numpy().astype(float)
+    """Drift of one view: matrices periods x topics, every statistic computed column-wise.
+
+    A view with estimated shares (columns share_raw, se_sampling, se_calibration: the catalogued
+    narratives, corrected for the detector's errors) is tested on those shares and their
+    standard errors instead of the counts."""
+    periods, topic_columns, k = _wide(view, count)
+    k = np.nan_to_num(k)
     n = view.select("period", total).unique("period").sort("period")[total].to_numpy().astype(float)
     n_periods, n_topics = k.shape
     observed = n > 0
     previous = _previous_observed(observed)
     has_prev = previous >= 0
     prev_index = np.where(has_prev, previous, 0)
+    estimated = _estimated(view, k, n) if "share_raw" in view.columns else None
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(observed[:, None], k / n[:, None], np.nan)
+    if estimated is not None:
+        share = np.where(observed[:, None], estimated[0], np.nan)
     change = np.where(has_prev[:, None], share - share[prev_index], np.nan)
     p_value = np.full(k.shape, np.nan)
     rows = np.flatnonzero(observed & has_prev)
-    if rows.size:
+    if rows.size and estimated is None:
         k1, n1 = k[rows], np.repeat(n[rows, None], n_topics, axis=1)
         k0 = k[prev_index[rows]]
         n0 = np.repeat(n[prev_index[rows], None], n_topics, axis=1)
         p_value[rows] = two_proportion_test(k1, n1, k0, n0)
+    elif rows.size:
+        se = np.hypot(estimated[1], estimated[2])
+        p_value[rows] = z_test(share[rows], se[rows], share[prev_index[rows]], se[prev_index[rows]])
+    mix = k if estimated is None else np.nan_to_num(share) * n[:, None]
     jsd_prev = np.full(n_periods, np.nan)
-    jsd_prev[rows] = jensen_shannon(k[rows], k[prev_index[rows]])
-    jsd_base = _jsd_to_baseline(k, observed, settings.baseline_periods)
-    change_point, change_p = _change_points(k, n, observed, settings.change_point_penalty)
+    jsd_prev[rows] = jensen_shannon(mix[rows], mix[prev_index[rows]])
+    jsd_base = _jsd_to_baseline(mix, observed, settings.baseline_periods)
+    if estimated is None:
+        change_point, change_p = _change_points(k, n, observed, settings.change_point_penalty)
+    else:
+        change_point, change_p = _estimated_change_points(
+            share, estimated[1], estimated[2], observed, settings.change_point_penalty
+        )
     seen_before = np.cumsum(k, axis=0) - k > 0
     seen_after = np.cumsum(k[::-1], axis=0)[::-1] - k > 0
     return pl.DataFrame(
@@ -106,6 +128,76 @@ def _view_drift(
         },
         nan_to_null=True,
     )
+
+
+def _estimated(
+    view: pl.DataFrame, k: np.ndarray, n: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(share, sampling se, calibration se) matrices of a view with estimated shares; counted
+    cells (method cc, no se) get the binomial se of their share and no calibration se."""
+    share = _wide(view, "share")[2]
+    sampling = _wide(view, "se_sampling")[2]
+    calibration = _wide(view, "se_calibration")[2]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        counted = k / n[:, None]
+        binomial = np.sqrt(np.clip(counted * (1 - counted), 1e-12, None) / n[:, None])
+    share = np.where(np.isnan(share), counted, share)
+    sampling = np.where(np.isnan(sampling), binomial, sampling)
+    calibration = np.nan_to_num(calibration)
+    return share, sampling, calibration
+
+
+def z_test(s1: np.ndarray, se1: np.ndarray, s0: np.ndarray, se0: np.ndarray) -> np.ndarray:
+    """Two-sided p-value that two estimated shares are equal, from their standard errors
+    (NaN where neither has an error to compare with)."""
+    from scipy.stats import norm
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.abs(s1 - s0) / np.sqrt(se1**2 + se0**2)
+    return np.where(np.isfinite(z), 2 * norm.sf(z), np.nan)
+
+
+def _estimated_change_points(
+    share: np.ndarray,
+    sampling: np.ndarray,
+    calibration: np.ndarray,
+    observed: np.ndarray,
+    penalty: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Level shifts in each estimated share series: the same segmentation as for counts, on the
+    shares in units of their standard error, each break confirmed by a z-test of the segment
+    means. A segment mean's error keeps the calibration error whole (the same detector reads
+    every period) and averages the sampling error down."""
+    flags = np.zeros(share.shape, dtype=bool)
+    p_values = np.full(share.shape, np.nan)
+    rows = np.flatnonzero(observed)
+    if rows.size < 4:
+        return flags, p_values
+    import ruptures
+
+    for topic in range(share.shape[1]):
+        series = share[rows, topic]
+        noise = np.hypot(sampling[rows, topic], calibration[rows, topic])
+        if not np.isfinite(series).all() or np.ptp(series) == 0 or not (noise > 0).all():
+            continue
+        algorithm = ruptures.KernelCPD(kernel="linear", min_size=2)
+        breaks = algorithm.fit((series / noise).reshape(-1, 1)).predict(
+            pen=penalty * np.log(rows.size)
+        )
+        breaks = [0, *(int(b) for b in breaks)]
+        for start, at, end in zip(breaks[:-2], breaks[1:-1], breaks[2:], strict=True):
+            before, after = slice(start, at), slice(at, end)
+            se = [
+                np.hypot(
+                    calibration[rows[part], topic].mean(),
+                    np.sqrt((sampling[rows[part], topic] ** 2).mean() / (part.stop - part.start)),
+                )
+                for part in (before, after)
+            ]
+            p = z_test(series[after].mean(), se[1], series[before].mean(), se[0])
+            flags[rows[at], topic] = True
+            p_values[rows[at], topic] = float(p)
+    return flags, p_values
 
 
 def _previous_observed(observed: np.ndarray) -> np.ndarray:

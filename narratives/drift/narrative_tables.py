@@ -15,7 +15,7 @@ from narratives.drift.keywords import keyword_drift
 from narratives.drift.outlets import compare_outlets
 from narratives.drift.prevalence import compute_prevalence
 from narratives.drift.settings import DriftSettings
-from narratives.schemas import NARRATIVE_DRIFT_TABLES, TABLE_SCHEMAS
+from narratives.schemas import NARRATIVE_DRIFT_TABLES, NARRATIVE_PREVALENCE, TABLE_SCHEMAS
 
 
 def narrative_tags(scores: pl.DataFrame) -> pl.DataFrame:
@@ -32,9 +32,18 @@ def narrative_drift_tables(
     *,
     period: str,
     languages: tuple[str, ...],
+    scores: pl.DataFrame | None = None,
+    estimates: dict | None = None,
+    n_bootstrap: int = 200,
 ) -> dict[str, pl.DataFrame]:
     """narrative_prevalence, narrative_passage_prevalence, narrative_drift, narrative_outlets
-    and narrative_keyword_drift for ``tags`` (see :func:`narrative_tags`)."""
+    and narrative_keyword_drift for ``tags`` (see :func:`narrative_tags`).
+
+    With the detector's ``scores`` and the share ``estimates`` of narratives.shares, the
+    document shares are corrected for the detector's errors and the changes are tested on the
+    corrected shares and their intervals. The outlet comparison stays on the tags: every outlet
+    is read by the same detector, so equal true shares mean equal expected tag shares and the
+    test of the counts tests the corrected shares too."""
     codes = pl.DataFrame(
         {"narrative_id": narrative_ids, "topic_id": range(len(narrative_ids))},
         schema={"narrative_id": pl.String, "topic_id": pl.Int32},
@@ -48,25 +57,54 @@ def narrative_drift_tables(
     }
     prevalence = compute_prevalence(documents, coded, **common)
     units = passages.select("passage_id", "doc_id")
+    prevalence = _decode(prevalence, codes, None)
+    if scores is not None and estimates:
+        from narratives.shares import corrected_prevalence
+
+        prevalence = corrected_prevalence(
+            prevalence,
+            documents,
+            scores,
+            estimates,
+            period=period,
+            by_source=settings.by_source,
+            n_bootstrap=n_bootstrap,
+        )
+    else:
+        prevalence = _counted(prevalence)
+    prevalence = prevalence.select(list(NARRATIVE_PREVALENCE)).cast(dict(NARRATIVE_PREVALENCE))
+    coded_prevalence = prevalence.join(codes, on="narrative_id").drop("narrative_id")
     tables = {
-        "prevalence": prevalence,
         "passage_prevalence": compute_prevalence(
             documents, coded, unit="passage", passages=units, **common
         ),
-        "drift": compute_drift(prevalence, settings),
+        "drift": compute_drift(coded_prevalence, settings),
         "outlets": compare_outlets(documents, coded, period=period, alpha=settings.alpha),
         "keyword_drift": keyword_drift(
             passages, coded, documents, period=period, languages=languages
         ),
     }
-    return {
+    decoded = {
         f"narrative_{name}": _decode(frame, codes, TABLE_SCHEMAS[f"narrative_{name}"])
         for name, frame in tables.items()
         if f"narrative_{name}" in NARRATIVE_DRIFT_TABLES
     }
+    return {"narrative_prevalence": prevalence, **decoded}
 
 
-def _decode(frame: pl.DataFrame, codes: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
-    """``frame`` with its topic_id codes replaced by the narrative ids, in the table's schema."""
-    decoded = frame.join(codes, on="topic_id", how="left")
-    return decoded.select(list(schema)).cast(dict(schema))
+def _counted(prevalence: pl.DataFrame) -> pl.DataFrame:
+    """The prevalence of counted tags in the corrected table's columns (method cc)."""
+    return prevalence.with_columns(
+        pl.col("share").alias("share_raw"),
+        pl.lit("cc").alias("method"),
+        pl.lit(0, dtype=pl.UInt32).alias("n_calibration"),
+        pl.lit(None, dtype=pl.Float64).alias("se_sampling"),
+        pl.lit(None, dtype=pl.Float64).alias("se_calibration"),
+    )
+
+
+def _decode(frame: pl.DataFrame, codes: pl.DataFrame, schema: pl.Schema | None) -> pl.DataFrame:
+    """``frame`` with its topic_id codes replaced by the narrative ids (in the table's schema
+    when given)."""
+    decoded = frame.join(codes, on="topic_id", how="left").drop("topic_id")
+    return decoded if schema is None else decoded.select(list(schema)).cast(dict(schema))
