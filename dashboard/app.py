@@ -65,6 +65,21 @@ def _narratives_line(card: data.RunCard) -> str:
     )
 
 
+def _shares_line(card: data.RunCard) -> str:
+    """How the narratives' shares are estimated: corrected for how many (and the fewest and
+    most labelled items behind a corrected narrative), or counted."""
+    if not card.has_narratives:
+        return ""
+    if not card.n_corrected:
+        return "**Shares** counted (too few labelled items to correct any)  \n"
+    low, high = card.calibration_items or (0, 0)
+    items = f"{low}" if low == high else f"{low}–{high}"
+    return (
+        f"**Shares** corrected for {card.n_corrected} of {card.n_catalogued} narratives "
+        f"(labelled items: {items} per narrative)  \n"
+    )
+
+
 def _run_card() -> None:
     card = state.query("run_card")
     span = (
@@ -81,6 +96,7 @@ def _run_card() -> None:
             f"**Embedder** {escape_markdown(card.embedder or 'unknown')}  \n"
             f"**Documents** {card.n_documents:,} · **passages** {card.n_passages:,}  \n"
             f"{_narratives_line(card)}  \n"
+            f"{_shares_line(card)}"
             f"**Topics** {card.n_topics} discovered  \n"
             f"**Period** {card.period or '–'} · **trained** {card.created_at[:16]}"
         )

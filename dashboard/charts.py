@@ -2,8 +2,9 @@
 Streamlit here.
 
 Each series (a catalogued narrative or a discovered topic) keeps one colour on every chart (by its
-place in the series order), intervals are drawn as bands, small periods as open markers, and the
-headline changes as symbols on the lines.
+place in the series order), intervals are drawn as bands, small periods and shares whose interval
+includes 0 as open markers, and the headline changes as symbols on the lines. A narrative's line
+is its corrected share unless ``raw`` asks for the counted one (share_raw).
 """
 
 from __future__ import annotations
@@ -73,62 +74,41 @@ def chart_config(filename: str) -> dict:
     }
 
 
+ZERO = 1e-9  # an interval whose lower end is at most this includes 0 (an open marker)
+ZERO_NOTE = "not distinguishable from zero"
+COLUMNS = {False: ("share", "ci_low", "ci_high"), True: ("share_raw", "ci_low_raw", "ci_high_raw")}
+"""The share and interval columns a chart draws: corrected (``raw`` False) or counted."""
+
+
 def share_lines(
-    shares: pl.DataFrame, events: pl.DataFrame, *, intervals: bool = True, title: str = ""
+    shares: pl.DataFrame,
+    events: pl.DataFrame,
+    *,
+    intervals: bool = True,
+    raw: bool = False,
+    title: str = "",
 ) -> go.Figure:
     """One line per series through its observed periods (empty periods have no share), its 95%
-    interval as a band, and the headline changes marked."""
+    interval as a band, and the headline changes marked. ``raw``: the counted shares
+    (share_raw, Wilson intervals) instead of the corrected ones. A point of a small period, or
+    whose interval includes 0 (not distinguishable from zero), is an open marker."""
+    raw = raw and "share_raw" in shares.columns
+    value, low, high = COLUMNS[raw]
     figure = go.Figure()
     for (series, name, order), group in shares.group_by(
         "series", "name", "order", maintain_order=True
     ):
-        group = group.drop_nulls("share").sort("period")
+        group = group.drop_nulls(value).sort("period")
         base = colour(order)
-
         if intervals:
-            figure.add_trace(
-                go.Scatter(
-                    x=group["period"].to_list() + group["period"].reverse().to_list(),
-                    y=group["ci_high"].to_list() + group["ci_low"].reverse().to_list(),
-                    fill="toself",
-                    fillcolor=_rgba(base, 0.10),
-                    line={"width": 0},
-                    hoverinfo="skip",
-                    showlegend=False,
-                    legendgroup=str(series),
-                    name=f"{plain(name)} 95% interval",
-                )
-            )
-        small = group["small_period"].fill_null(False).to_list()
-        figure.add_trace(
-            go.Scatter(
-                x=group["period"].to_list(),
-                y=group["share"].to_list(),
-                mode="lines+markers",
-                name=plain(name),
-                legendgroup=str(series),
-                line={"color": base, "width": 2},
-                marker={
-                    "color": ["white" if s else base for s in small],
-                    "line": {"color": base, "width": 1.5},
-                    "size": 7,
-                },
-                customdata=group.select(
-                    "series",
-                    "ci_low",
-                    "ci_high",
-                    "n",
-                    "n_period",
-                    pl.when(pl.col("small_period"))
-                    .then(pl.lit(" (small period)"))
-                    .otherwise(pl.lit("")),
-                ).rows(),
-                hovertemplate=(
-                    "<b>%{fullData.name}</b><br>%{x|%Y-%m-%d}: %{y:.1%}"
-                    " (95% CI %{customdata[1]:.1%}-%{customdata[2]:.1%})<br>"
-                    "%{customdata[3]} of %{customdata[4]}%{customdata[5]}<extra></extra>"
-                ),
-            )
+            figure.add_trace(_band(group, low, high, base, str(series), name))
+        figure.add_trace(_line(group, base, (str(series), name), raw=raw))
+    if raw and not events.is_empty():
+        shown = shares.select("period", "series", pl.col("share_raw").alias("_shown"))
+        events = (
+            events.join(shown, on=["period", "series"], how="left")
+            .with_columns(pl.coalesce("_shown", "share").alias("share"))
+            .drop("_shown")
         )
     _mark_events(figure, events)
     figure.update_layout(
@@ -138,6 +118,72 @@ def share_lines(
         **LAYOUT,
     )
     return figure
+
+
+def _band(
+    group: pl.DataFrame, low: str, high: str, base: str, series: str, name: str
+) -> go.Scatter:
+    """A series' 95% interval as a filled band (no hover, no legend entry)."""
+    return go.Scatter(
+        x=group["period"].to_list() + group["period"].reverse().to_list(),
+        y=group[high].to_list() + group[low].reverse().to_list(),
+        fill="toself",
+        fillcolor=_rgba(base, 0.10),
+        line={"width": 0},
+        hoverinfo="skip",
+        showlegend=False,
+        legendgroup=series,
+        name=f"{plain(name)} 95% interval",
+    )
+
+
+def _estimate_text(raw: bool) -> pl.Expr:
+    """How a point's share was estimated, for its hover."""
+    if raw:
+        return pl.lit("counted tags")
+    return (
+        pl.when(pl.col("kind") != "narrative")
+        .then(pl.lit("counted"))
+        .when(pl.col("method").is_null() | (pl.col("method") == "cc"))
+        .then(pl.lit("counted (too few labelled items to correct)"))
+        .otherwise(pl.format("corrected for the detector's errors ({})", "method"))
+    )
+
+
+def _line(group: pl.DataFrame, base: str, key: tuple[str, str], *, raw: bool) -> go.Scatter:
+    """A series' line (``key``: series and name) with a marker per period: open for a small
+    period or a share whose interval includes 0, and a hover that says so."""
+    (value, low, high), (series, name) = COLUMNS[raw], key
+    small = pl.col("small_period").fill_null(False)
+    zero = pl.col(low).fill_null(1.0) <= ZERO
+    group = group.with_columns(
+        (small | zero).alias("_open"),
+        pl.concat_str(
+            pl.when(small).then(pl.lit(" (small period)")).otherwise(pl.lit("")),
+            pl.when(zero).then(pl.lit(f"<br>{ZERO_NOTE}")).otherwise(pl.lit("")),
+        ).alias("_note"),
+        (_estimate_text(raw) if "kind" in group.columns else pl.lit("")).alias("_estimate"),
+    )
+    return go.Scatter(
+        x=group["period"].to_list(),
+        y=group[value].to_list(),
+        mode="lines+markers",
+        name=plain(name),
+        legendgroup=series,
+        line={"color": base, "width": 2},
+        marker={
+            "color": ["white" if s else base for s in group["_open"].to_list()],
+            "line": {"color": base, "width": 1.5},
+            "size": 7,
+        },
+        customdata=group.select("series", low, high, "n", "n_period", "_note", "_estimate").rows(),
+        hovertemplate=(
+            "<b>%{fullData.name}</b><br>%{x|%Y-%m-%d}: %{y:.1%}"
+            " (95% CI %{customdata[1]:.1%}-%{customdata[2]:.1%})<br>"
+            "%{customdata[3]} of %{customdata[4]}%{customdata[5]}<br>"
+            "%{customdata[6]}<extra></extra>"
+        ),
+    )
 
 
 def _mark_events(figure: go.Figure, events: pl.DataFrame, labelled: int = 6) -> None:
@@ -186,15 +232,17 @@ def _mark_events(figure: go.Figure, events: pl.DataFrame, labelled: int = 6) -> 
         )
 
 
-def stacked_area(shares: pl.DataFrame, *, title: str = "") -> go.Figure:
-    """Shares stacked per period (a document carrying two series counts in both)."""
+def stacked_area(shares: pl.DataFrame, *, raw: bool = False, title: str = "") -> go.Figure:
+    """Shares stacked per period (a document carrying two series counts in both); ``raw``: the
+    counted shares instead of the corrected ones."""
+    value = COLUMNS[raw and "share_raw" in shares.columns][0]
     figure = go.Figure()
     for (_, name, order), group in shares.group_by("series", "name", "order", maintain_order=True):
         group = group.sort("period")
         figure.add_trace(
             go.Scatter(
                 x=group["period"].to_list(),
-                y=group["share"].fill_null(0).to_list(),
+                y=group[value].fill_null(0).to_list(),
                 name=plain(name),
                 stackgroup="shares",
                 line={"color": colour(order), "width": 0.5},
@@ -227,24 +275,35 @@ def share_bars(shares: pl.DataFrame, *, title: str = "") -> go.Figure:
     return figure
 
 
-def outlet_lines(shares: pl.DataFrame, *, title: str = "") -> go.Figure:
-    """One series' share over time, one line per outlet ("*" drawn thick as all outlets)."""
+def outlet_lines(shares: pl.DataFrame, *, raw: bool = False, title: str = "") -> go.Figure:
+    """One series' share over time, one line per outlet ("*" drawn thick as all outlets);
+    ``raw``: the counted shares instead of the corrected ones."""
+    value, low, high = COLUMNS[raw and "share_raw" in shares.columns]
     figure = go.Figure()
     for index, ((source,), group) in enumerate(shares.group_by("source", maintain_order=True)):
-        group = group.drop_nulls("share").sort("period")
+        group = group.drop_nulls(value).sort("period")
         everyone = source == "*"
         figure.add_trace(
             go.Scatter(
                 x=group["period"].to_list(),
-                y=group["share"].to_list(),
+                y=group[value].to_list(),
                 mode="lines+markers",
                 name="All outlets" if everyone else plain(source),
                 line={"width": 4 if everyone else 1.8, "color": "#222" if everyone else None},
                 marker={"color": PALETTE[index % len(PALETTE)]} if not everyone else {},
-                customdata=group.select("n_docs", "n_period_docs").rows(),
+                customdata=group.select(
+                    "n_docs",
+                    "n_period_docs",
+                    low,
+                    high,
+                    pl.when(pl.col(low).fill_null(1.0) <= ZERO)
+                    .then(pl.lit(f"<br>{ZERO_NOTE}"))
+                    .otherwise(pl.lit("")),
+                ).rows(),
                 hovertemplate=(
                     "<b>%{fullData.name}</b><br>%{x|%Y-%m-%d}: %{y:.1%}"
-                    " (%{customdata[0]} of %{customdata[1]})<extra></extra>"
+                    " (95% CI %{customdata[2]:.1%}-%{customdata[3]:.1%};"
+                    " %{customdata[0]} of %{customdata[1]})%{customdata[4]}<extra></extra>"
                 ),
             )
         )

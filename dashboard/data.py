@@ -29,6 +29,7 @@ from narratives_dashboard.series import (
 )
 
 from narratives.drift import ALL_SOURCES, CHANGE_COLUMNS, HEADLINE_STATUSES, is_headline
+from narratives.drift.stats import wilson_interval
 from narratives.runs import Run, RunSummary
 
 __all__ = [
@@ -77,6 +78,8 @@ class RunCard:
     n_narratives_found: int = 0
     n_catalogued: int = 0
     narrative_doc_share: float | None = None
+    n_corrected: int = 0
+    calibration_items: tuple[int, int] | None = None
 
     def __getattr__(self, name: str) -> Any:
         """The summary's fields (name, corpus, embedder, n_documents ...) read as the card's."""
@@ -114,10 +117,15 @@ def run_card(run: Run) -> RunCard:
 
 def _narratives_found(run: Run, n_documents: int) -> dict[str, Any]:
     """How many catalogued narratives carry at least one passage, of how many, and the share of
-    documents that carry one (a document carries a narrative when one of its passages does)."""
+    documents that carry one (a document carries a narrative when one of its passages does);
+    how many have corrected shares, and the fewest and most labelled items behind those."""
     if not has_narratives(run):
         return {"has_narratives": False}
-    narratives = run.table("narratives", columns=["narrative_id", "n_passages"])
+    narratives = run.table("narratives")
+    corrected = narratives.filter(pl.col("share_method") != "cc")
+    items = (corrected["n_calibration_positives"] + corrected["n_calibration_negatives"]).cast(
+        pl.Int64
+    )
     carrying = (
         run.scan("narrative_scores")
         .filter(pl.col("tagged"))
@@ -130,6 +138,8 @@ def _narratives_found(run: Run, n_documents: int) -> dict[str, Any]:
         "n_narratives_found": int((narratives["n_passages"] > 0).sum()),
         "n_catalogued": narratives.height,
         "narrative_doc_share": carrying / max(n_documents, 1),
+        "n_corrected": corrected.height,
+        "calibration_items": (int(items.min()), int(items.max())) if items.len() else None,
     }
 
 
@@ -210,28 +220,48 @@ def shares(
     start: date | None = None,
     end: date | None = None,
 ) -> pl.DataFrame:
-    """Share of each series per period for one outlet view, with its 95% interval and name."""
+    """Share of each series per period for one outlet view, with its 95% interval and name.
+
+    ``share`` (with ``ci_low``/``ci_high``) is a narrative's share corrected for the detector's
+    errors, ``share_raw`` (with the Wilson interval ``ci_low_raw``/``ci_high_raw``) the counted
+    share of documents tagged; ``method`` says how ``share`` was estimated ("cc": counted, too
+    few labelled items to correct). A topic, and any series counted by passages, is counted:
+    its share_raw is its share and its method null."""
     count, total = (("n_docs", "n_period_docs"), ("n_passages", "n_period_passages"))[
         unit == "passages"
     ]
     table = series_table(run, UNITS[unit], series).filter(pl.col("source") == source)
-    return (
-        _named(_within(table, start, end), run, "name", "order", "kind")
-        .rename({count: "n", total: "n_period"})
-        .sort("order", "period")
-        .select(
-            "period",
-            "series",
-            "name",
-            "share",
-            "ci_low",
-            "ci_high",
-            "n",
-            "n_period",
-            "small_period",
-            "order",
-            "kind",
-        )
+    counted = {"share_raw": pl.col("share"), "method": pl.lit(None, pl.String)}
+    table = table.with_columns(e.alias(c) for c, e in counted.items() if c not in table.columns)
+    named = _named(_within(table, start, end), run, "name", "order", "kind")
+    return _counted_interval(
+        named.rename({count: "n", total: "n_period"}).sort("order", "period")
+    ).select(
+        "period",
+        "series",
+        "name",
+        "share_raw",
+        "share",
+        "ci_low",
+        "ci_high",
+        "ci_low_raw",
+        "ci_high_raw",
+        "method",
+        "n",
+        "n_period",
+        "small_period",
+        "order",
+        "kind",
+    )
+
+
+def _counted_interval(frame: pl.DataFrame, k: str = "n", n: str = "n_period") -> pl.DataFrame:
+    """``frame`` with the Wilson 95% interval of its counted share k / n (``ci_low_raw``,
+    ``ci_high_raw``; null where n is 0)."""
+    low, high = wilson_interval(frame[k].to_numpy(), frame[n].to_numpy())
+    return frame.with_columns(
+        pl.Series("ci_low_raw", low, pl.Float64).fill_nan(None),
+        pl.Series("ci_high_raw", high, pl.Float64).fill_nan(None),
     )
 
 
@@ -295,20 +325,23 @@ def events(
 
 
 def outlet_series(run: Run, series: str) -> pl.DataFrame:
-    """One series' share of documents per period in every outlet view ("*" = all outlets)."""
-    return (
-        series_table(run, "prevalence", [series])
-        .sort("source", "period")
-        .select(
-            "source",
-            "period",
-            "share",
-            "ci_low",
-            "ci_high",
-            "n_docs",
-            "n_period_docs",
-            "small_period",
-        )
+    """One series' share of documents per period in every outlet view ("*" = all outlets): the
+    corrected share (a narrative's; a topic's is counted) and the counted share_raw, each with
+    its 95% interval (the counted one Wilson's), and how the share was estimated."""
+    table = series_table(run, "prevalence", [series]).sort("source", "period")
+    return _counted_interval(table, "n_docs", "n_period_docs").select(
+        "source",
+        "period",
+        "share_raw",
+        "share",
+        "ci_low",
+        "ci_high",
+        "ci_low_raw",
+        "ci_high_raw",
+        "method",
+        "n_docs",
+        "n_period_docs",
+        "small_period",
     )
 
 

@@ -56,7 +56,9 @@ _EMPTY = pl.DataFrame(
 def narrative_profile(run: Run, narrative_id: str) -> dict[str, Any]:
     """How a narrative is found: its row of the ``narratives`` table (label, query and its recall,
     head threshold and expected precision, examples, counter-examples, confirmed and rejected
-    decisions, passages carrying it); {} when the run has no such narrative."""
+    decisions, passages carrying it, and how its shares are estimated: share_method,
+    calibration_source, n_calibration_positives/negatives, tpr, fpr); {} when the run has no such
+    narrative."""
     if not has_narratives(run):
         return {}
     row = run.table("narratives").filter(pl.col("narrative_id") == narrative_id)

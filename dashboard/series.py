@@ -119,19 +119,32 @@ def split_series(series: list[str] | None) -> tuple[list[str] | None, list[int] 
 
 
 def _keyed_schema(name: str) -> pl.Schema:
-    """The topic table ``name``'s schema with ``series`` in place of ``topic_id``."""
-    return pl.Schema(
-        {
-            ("series" if c == "topic_id" else c): (pl.String if c == "topic_id" else t)
-            for c, t in TABLE_SCHEMAS[name].items()
-        }
-    )
+    """The topic table ``name``'s schema with ``series`` in place of ``topic_id``, then the
+    columns only its narrative counterpart has (share_raw, method ... of narrative_prevalence)."""
+    keyed = {
+        ("series" if c == "topic_id" else c): (pl.String if c == "topic_id" else t)
+        for c, t in TABLE_SCHEMAS[name].items()
+    }
+    narrative = TABLE_SCHEMAS.get(f"narrative_{name}", {})
+    extra = {c: t for c, t in narrative.items() if c not in keyed and c != "narrative_id"}
+    return pl.Schema({**keyed, **extra})
+
+
+def _topic_extras(table: pl.DataFrame, schema: pl.Schema) -> list[pl.Expr]:
+    """What a topic row has in the columns only narrative tables have: its counted share is
+    its share_raw too; nothing else (no correction, no labelled items)."""
+    missing = [c for c in schema if c not in table.columns and c != "series"]
+    return [
+        (pl.col("share") if c == "share_raw" else pl.lit(None, schema[c])).alias(c) for c in missing
+    ]
 
 
 def series_table(run: Run, name: str, series: list[str] | None = None) -> pl.DataFrame:
     """The rows of the topic table ``name`` (prevalence, drift, outlets, keyword_drift ...) and
     of its narrative counterpart (``narrative_<name>``) for ``series`` (all when None), keyed by
-    ``series`` in place of topic_id / narrative_id. A table the run lacks adds no rows."""
+    ``series`` in place of topic_id / narrative_id. A table the run lacks adds no rows.
+
+    A topic row's share_raw is its share (topics are counted)."""
     narrative_ids, topic_ids = split_series(series)
     schema = _keyed_schema(name)
     frames = []
@@ -140,7 +153,8 @@ def series_table(run: Run, name: str, series: list[str] | None = None) -> pl.Dat
         if topic_ids is not None:
             table = table.filter(pl.col("topic_id").is_in(topic_ids))
         key = pl.format("{}{}", pl.lit(TOPIC_PREFIX), "topic_id").alias("series")
-        frames.append(table.with_columns(key).select(list(schema)))
+        table = table.with_columns(key, *_topic_extras(table, schema))
+        frames.append(table.select(list(schema)))
     narrative_table = f"narrative_{name}"
     if run.has_table(narrative_table) and (narrative_ids is None or narrative_ids):
         table = run.table(narrative_table)

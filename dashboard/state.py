@@ -228,6 +228,32 @@ def topics_toggle(card: Any, key: str) -> bool:
     )
 
 
+RAW_TOGGLE = "Counted tags (raw)"
+
+
+def raw_toggle(card: Any, key: str, *, counted_only: bool = False, where: Any = st) -> bool:
+    """The "Counted tags (raw)" toggle: off, a narrative's share is corrected for the detector's
+    measured errors; on, its counted share of tagged documents (Wilson intervals). Hidden (and
+    off) where no narrative's shares are corrected;
+    disabled where everything shown is counted anyway (``counted_only``). ``where``: the
+    column (or container) it goes in."""
+    if not card.n_corrected:
+        return False
+    return (
+        where.toggle(
+            RAW_TOGGLE,
+            value=False,
+            key=key,
+            disabled=counted_only,
+            help="Off: each narrative's share corrected for the detector's measured errors (its "
+            "true- and false-positive rates on labelled items), with a bootstrap interval. On: the "
+            "share of documents tagged, as counted, with a Wilson interval. Topics are always "
+            "counted.",
+        )
+        and not counted_only
+    )
+
+
 def shown_kinds(show_topics: bool, *, outliers: bool = False) -> tuple[str, ...]:
     """The kinds of series a page lists."""
     return ("narrative", *(("topic",) if show_topics else ()), *(("outliers",) if outliers else ()))

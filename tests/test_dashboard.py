@@ -25,7 +25,7 @@ from streamlit.testing.v1 import AppTest
 from narratives.catalog import default_catalog_path, load_catalog
 from narratives.drift import drift_tables, is_headline
 from narratives.drift.compare import compare_counts
-from narratives.drift.stats import two_proportion_test
+from narratives.drift.stats import two_proportion_test, wilson_interval
 from narratives.runs import load_run, replace_tables
 from narratives.schemas import NARRATIVE_DRIFT_TABLES, NARRATIVE_TABLES
 
@@ -81,6 +81,30 @@ def markdown_bodies(app: AppTest) -> list[str]:
     return [e.value for kind in kinds for e in getattr(app, kind)] + [e.value for e in app.error]
 
 
+def narrative_lines(app: AppTest) -> dict[str, dict]:
+    """The overview's line traces by series key (the first customdata item of each point)."""
+    return {
+        t["customdata"][0][0]: t
+        for t in chart_traces(app)
+        if t.get("mode") == "lines+markers" and t.get("customdata")
+    }
+
+
+def expected_line(frame: pl.DataFrame, series: str, value: str) -> pl.DataFrame:
+    """The points a series' line draws: its periods with a ``value``, in order."""
+    return frame.filter(pl.col("series") == series).drop_nulls(value).sort("period")
+
+
+def counted(frame: pl.DataFrame) -> pl.DataFrame:
+    """Narrative prevalence rows as counted tags: share = share_raw with its Wilson interval."""
+    low, high = wilson_interval(frame["n_docs"].to_numpy(), frame["n_period_docs"].to_numpy())
+    return frame.with_columns(
+        pl.col("share_raw").alias("share"),
+        pl.Series("ci_low", low).fill_nan(None),
+        pl.Series("ci_high", high).fill_nan(None),
+    )
+
+
 def feedback_entries(models: Path) -> list[dict]:
     """The [[feedback]] tables of the models directory's catalog."""
     return tomllib.loads((models / "catalog.toml").read_text(encoding="utf-8"))["feedback"]
@@ -111,6 +135,35 @@ def old_run(seeds_models: Path) -> Path:
     record["metrics"]["n_new_topics"] = topics.height
     (old / "run.json").write_text(json.dumps(record))
     return old
+
+
+@pytest.fixture
+def thin_run(seeds_models: Path) -> tuple[Path, str]:
+    """The seeds run with one narrative counted (method cc) as too few labelled items back its
+    correction: the path and that narrative's id."""
+    path = seeds_models / "seeds"
+    narratives = pl.read_parquet(path / "narratives.parquet")
+    thin = narratives["narrative_id"][1]
+    mine = pl.col("narrative_id") == thin
+    narratives.with_columns(
+        pl.when(mine).then(pl.lit("cc")).otherwise("share_method").alias("share_method"),
+        pl.when(mine)
+        .then(pl.lit(3, pl.UInt32))
+        .otherwise("n_calibration_positives")
+        .alias("n_calibration_positives"),
+    ).write_parquet(path / "narratives.parquet")
+    prevalence = pl.read_parquet(path / "narrative_prevalence.parquet")
+    pl.concat(
+        [
+            prevalence.filter(~mine),
+            counted(prevalence.filter(mine)).with_columns(
+                pl.lit("cc").alias("method"),
+                pl.lit(None, pl.Float64).alias("se_sampling"),
+                pl.lit(None, pl.Float64).alias("se_calibration"),
+            ),
+        ]
+    ).write_parquet(path / "narrative_prevalence.parquet")
+    return path, thin
 
 
 # --- the queries behind the pages -------------------------------------------------------------
@@ -156,6 +209,35 @@ def test_shares_are_the_prevalence_tables_with_names(seeds_run: Path) -> None:
     assert (joined["n"] == joined["n_docs"]).all()
     one = data.shares(run, series=["topic:0"])
     assert set(one["series"]) == {"topic:0"}
+
+
+def test_shares_carry_the_corrected_and_the_counted_share(seeds_run: Path) -> None:
+    run = load_run(seeds_run)
+    frame = data.shares(run)
+    assert {"share_raw", "share", "ci_low_raw", "ci_high_raw", "method"} <= set(frame.columns)
+    narratives = frame.filter(pl.col("kind") == "narrative")
+    table = run.table("narrative_prevalence").filter(pl.col("source") == "*")
+    joined = narratives.join(
+        table, left_on=["period", "series"], right_on=["period", "narrative_id"], suffix="_t"
+    )
+    assert joined.height == table.height == narratives.height
+    for column in ("share", "share_raw", "ci_low", "ci_high", "method"):
+        assert joined[column].equals(joined[f"{column}_t"], check_names=False), column
+    assert (joined["share"] != joined["share_raw"]).any()  # the correction moves shares
+    low, high = wilson_interval(joined["n"].to_numpy(), joined["n_period"].to_numpy())
+    assert joined["ci_low_raw"].fill_null(np.nan).to_numpy() == pytest.approx(low, nan_ok=True)
+    assert joined["ci_high_raw"].fill_null(np.nan).to_numpy() == pytest.approx(high, nan_ok=True)
+    topics = frame.filter(pl.col("kind") == "topic")
+    assert topics["share_raw"].equals(topics["share"], check_names=False)  # topics are counted
+    assert topics["method"].null_count() == topics.height
+    passages_frame = data.shares(run, unit="passages")
+    assert passages_frame["share_raw"].equals(passages_frame["share"], check_names=False)
+    narrative = table["narrative_id"][0]
+    per_outlet = data.outlet_series(run, narrative)
+    mine = run.table("narrative_prevalence").filter(pl.col("narrative_id") == narrative)
+    assert per_outlet.height == mine.height
+    assert sorted(per_outlet["share_raw"].drop_nulls()) == sorted(mine["share_raw"].drop_nulls())
+    assert sorted(per_outlet["share"].drop_nulls()) == sorted(mine["share"].drop_nulls())
 
 
 def test_articles_behind_a_point_carry_the_series_in_that_period(seeds_run: Path) -> None:
@@ -276,6 +358,10 @@ def test_run_card_reads_the_span_outlets_narratives_and_figures(seeds_run: Path)
     assert card.n_narratives_found == (narratives["n_passages"] > 0).sum()
     carrying = run.table("narrative_scores").filter(pl.col("tagged"))["doc_id"].n_unique()
     assert card.narrative_doc_share == pytest.approx(carrying / 5)
+    corrected = narratives.filter(pl.col("share_method") != "cc")
+    items = corrected["n_calibration_positives"] + corrected["n_calibration_negatives"]
+    assert card.n_corrected == corrected.height > 0
+    assert card.calibration_items == (items.min(), items.max())
 
 
 def test_markdown_escaping_renders_corpus_text_literally() -> None:
@@ -383,6 +469,95 @@ def test_narrative_page_follows_the_selection(monkeypatch, seeds_models: Path) -
     assert representative["text"][0] in [t.value for t in app.text]
     assert any("per outlet" in s.value for s in app.subheader)
     assert "Narratives its passages carry" in [s.value for s in app.subheader]
+
+
+def test_overview_draws_the_corrected_share_and_the_toggle_the_counted_one(
+    monkeypatch, seeds_models: Path
+) -> None:
+    app = open_app(monkeypatch, None, seeds_models)
+    run = load_run(seeds_models / "seeds")
+    frame = data.shares(run)
+    narratives = frame.filter(pl.col("kind") == "narrative")["series"].unique().to_list()
+    lines = narrative_lines(app)
+    assert set(lines) == set(narratives)
+    moved = 0
+    for series in narratives:
+        points = expected_line(frame, series, "share")
+        assert lines[series]["y"] == pytest.approx(points["share"].to_list()), series
+        moved += points["share"].to_list() != points["share_raw"].to_list()
+    assert moved  # the corrected share is not the counted one
+    assert "corrected for the detector's measured errors" in captions(app)[1]
+
+    widget(app.toggle, "Counted tags (raw)").set_value(True).run()
+    lines = narrative_lines(app)
+    for series in narratives:
+        points = expected_line(frame, series, "share_raw")
+        assert lines[series]["y"] == pytest.approx(points["share_raw"].to_list()), series
+        customdata = lines[series]["customdata"]
+        assert [c[1] for c in customdata] == pytest.approx(points["ci_low_raw"].to_list())
+    assert captions(app)[1].startswith("Counted tags (raw)")
+    widget(app.radio, "Unit").set_value("passages").run()
+    assert widget(app.toggle, "Counted tags (raw)").disabled
+
+
+def test_a_share_whose_interval_includes_zero_is_an_open_marker(
+    monkeypatch, seeds_models: Path
+) -> None:
+    app = open_app(monkeypatch, None, seeds_models)
+    frame = data.shares(load_run(seeds_models / "seeds"))
+    zeros = 0
+    for series, trace in narrative_lines(app).items():
+        points = expected_line(frame, series, "share")
+        zero = [low <= charts.ZERO for low in points["ci_low"]]
+        small = points["small_period"].to_list()
+        opened = [c == "white" for c in trace["marker"]["color"]]
+        assert opened == [z or s for z, s in zip(zero, small, strict=True)], series
+        notes = [charts.ZERO_NOTE in c[5] for c in trace["customdata"]]
+        assert notes == zero, series
+        zeros += sum(zero)
+    assert zeros  # the seeds have periods where a narrative is not distinguishable from zero
+    assert "includes 0 (not distinguishable from zero)" in captions(app)[0]
+
+
+def test_the_overview_names_the_narratives_counted_for_want_of_labelled_items(
+    monkeypatch, seeds_models: Path, thin_run: tuple[Path, str]
+) -> None:
+    path, thin = thin_run
+    run = load_run(path)
+    label = run.table("narratives").filter(pl.col("narrative_id") == thin)["label_de"][0]
+    app = open_app(monkeypatch, None, seeds_models)
+    note = captions(app)[1]
+    assert "too few labelled items back a correction" in note and label in note
+    others = run.table("narratives").filter(pl.col("narrative_id") != thin)["label_de"]
+    assert not any(other in note.split("correction:")[-1] for other in others)
+    total = run.table("narratives").height
+    card = plain(app.sidebar.markdown[0].value)
+    assert f"**Shares** corrected for {total - 1} of {total} narratives (labelled items: " in card
+    app.switch_page("views/narrative.py").run()
+    widget(app.selectbox, "Narrative").set_value(thin).run()
+    assert any("too few labelled items" in m.value for m in app.markdown)
+    assert widget(app.metric, "Method").value == "CC"
+
+
+def test_narrative_page_says_how_its_shares_are_estimated(monkeypatch, seeds_models: Path) -> None:
+    app = open_app(monkeypatch, None, seeds_models, "views/narrative.py")
+    run = load_run(seeds_models / "seeds")
+    narrative = data.series_names(run)["series"][0]
+    profile = passages.narrative_profile(run, narrative)
+    assert "How its shares are estimated" in [s.value for s in app.subheader]
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Method"] == profile["share_method"].upper()
+    assert metrics["Labelled positives"] == str(profile["n_calibration_positives"])
+    assert metrics["Labelled negatives"] == str(profile["n_calibration_negatives"])
+    assert metrics["True-positive rate"] == f"{profile['tpr']:.1%}"
+    assert metrics["False-positive rate"] == f"{profile['fpr']:.1%}"
+    assert any(m.value.startswith("Method: ") and "catalog" in m.value for m in app.markdown)
+    outlet = data.outlet_series(run, narrative).filter(pl.col("source") == "*")
+    everyone = next(t for t in chart_traces(app, 0) if t["name"] == "All outlets")
+    assert everyone["y"] == pytest.approx(outlet.drop_nulls("share")["share"].to_list())
+    widget(app.toggle, "Counted tags (raw)").set_value(True).run()
+    everyone = next(t for t in chart_traces(app, 0) if t["name"] == "All outlets")
+    assert everyone["y"] == pytest.approx(outlet.drop_nulls("share_raw")["share_raw"].to_list())
 
 
 def test_confirm_and_reject_write_feedback_into_the_models_catalog(

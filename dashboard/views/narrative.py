@@ -14,12 +14,29 @@ from narratives_dashboard import charts, feedback, passages, state
 from narratives_dashboard.series import topic_id_of
 from narratives_dashboard.text import escape_markdown, markdown_link
 
+from narratives.shares.rates import MIN_NEGATIVES, MIN_POSITIVES
+
 SHOWN_PASSAGES = 20
 SHOWN_CANDIDATES = 10
 EVIDENCE_TEXT = {
     "query": "its query matched",
     "head": "the learned head scored it above the threshold",
     "feedback": "an analyst confirmed it (or a near-duplicate of it)",
+}
+METHOD_TEXT = {
+    "pacc": "probabilistic adjusted classify-and-count (PACC): the mean of each document's "
+    "calibrated probability of carrying it, rescaled by the mean probabilities of labelled "
+    "positives and negatives",
+    "acc": "adjusted classify-and-count (ACC): the share of documents tagged, corrected with the "
+    "detector's measured true- and false-positive rates",
+    "pcc": "probabilistic classify-and-count (PCC): the mean of each document's calibrated "
+    "probability of carrying it",
+    "cc": "counted (classify-and-count): the share of documents tagged, uncorrected",
+}
+SOURCE_TEXT = {
+    "catalog": "its catalog examples and counter-examples and the analysts' decisions, each "
+    "scored by a head that did not learn from it",
+    "sample": "a labelled sample of this run's own documents",
 }
 
 card = state.query("run_card")
@@ -68,6 +85,39 @@ def how_found(profile: dict) -> None:
     cells[3].metric("Rejected by analysts", profile["n_rejected"])
 
 
+def rate(value: float | None) -> str:
+    return "–" if value is None or not math.isfinite(value) else f"{value:.1%}"
+
+
+def how_estimated(profile: dict) -> None:
+    """How the narrative's shares are estimated: method, where the error rates come from, the
+    labelled items behind them and the measured true- and false-positive rates."""
+    st.subheader("How its shares are estimated")
+    method = profile.get("share_method") or "cc"
+    positives = profile.get("n_calibration_positives") or 0
+    negatives = profile.get("n_calibration_negatives") or 0
+    sources = (profile.get("calibration_source") or "").split("+")
+    where = " and ".join(SOURCE_TEXT.get(s, escape_markdown(s)) for s in sources if s)
+    described = METHOD_TEXT.get(method, escape_markdown(method))
+    text = f"Method: {described}. Error rates measured on {where or 'no labelled items'}."
+    if method == "cc":
+        enough = positives >= MIN_POSITIVES and negatives >= MIN_NEGATIVES
+        text += (
+            " Counted: its labelled items do not tell carrying passages apart well enough to "
+            "correct with."
+            if enough
+            else f" Counted: too few labelled items back a correction (at least {MIN_POSITIVES} "
+            f"positives and {MIN_NEGATIVES} negatives are needed)."
+        )
+    st.write(text)
+    cells = st.columns(5)
+    cells[0].metric("Method", method.upper())
+    cells[1].metric("Labelled positives", positives)
+    cells[2].metric("Labelled negatives", negatives)
+    cells[3].metric("True-positive rate", rate(profile.get("tpr")), help="Recall of its tags.")
+    cells[4].metric("False-positive rate", rate(profile.get("fpr")))
+
+
 def keywords_per_period(series: str) -> None:
     st.subheader("Keywords per period")
     history = state.query("keyword_history", series=series)
@@ -90,7 +140,9 @@ def keywords_per_period(series: str) -> None:
     st.caption("Each period's keywords come from that period's passages only.")
 
 
-def share_and_changes(series: str, name: str) -> None:
+def share_and_changes(series: str, name: str, method: str | None) -> None:
+    """The share per outlet (a narrative's corrected unless "Counted tags (raw)"; ``method``
+    None for a topic) and the changes with their tests."""
     st.subheader("Share over time, per outlet")
     per_outlet = (
         state.query("outlet_series", series=series) if state.query("periods") else pl.DataFrame()
@@ -98,10 +150,18 @@ def share_and_changes(series: str, name: str) -> None:
     if per_outlet.is_empty():
         st.write("No dated documents.")
     else:
+        raw = method is not None and state.raw_toggle(card, "narrative_raw")
+        corrected = method not in (None, "cc") and not raw
+        what = "share" if corrected else "counted share"
         outlet_figure = charts.outlet_lines(
-            per_outlet, title=charts.plain(f"{name}: share of articles")
+            per_outlet, raw=raw, title=charts.plain(f"{name}: {what} of articles")
         )
         st.plotly_chart(outlet_figure, config=charts.chart_config(f"outlets-{series}"))
+        st.caption(
+            f"Shares corrected for the detector's measured errors ({method.upper()}, see above)."
+            if corrected and method
+            else "Counted: the share of articles carrying it, with Wilson intervals."
+        )
         state.downloads(per_outlet, f"narrative-{series}-per-outlet", outlet_figure)
     st.subheader("Changes and their tests")
     changes = state.query("series_changes", series=series)
@@ -221,11 +281,12 @@ second.metric("Articles carrying it", f"{docs.height:,}")
 third.metric("Share of all articles", f"{docs.height / max(card.n_documents, 1):.1%}", border=False)
 if row["kind"] == "narrative":
     how_found(profile)
+    how_estimated(profile)
 else:
     st.markdown("**Keywords** " + escape_markdown(" · ".join(row["keywords"] or [])))
 
 keywords_per_period(series)
-share_and_changes(series, row["name"])
+share_and_changes(series, row["name"], (profile.get("share_method") or "cc") if profile else None)
 if row["kind"] == "narrative":
     carrying_passages(series, row["name"], row["size"])
     missed_passages(series, row["name"])

@@ -20,6 +20,33 @@ names = state.query("series_names")
 all_periods = state.query("periods")
 label = lambda value: state.period_label(value, card.period)  # noqa: E731
 
+
+def estimate_note(frame: pl.DataFrame, unit: str, raw: bool) -> str:
+    """How the shares on the chart were estimated, and which narratives are counted because too
+    few labelled items back a correction."""
+    narratives = frame.filter(pl.col("kind") == "narrative")
+    if narratives.is_empty():
+        return "Topic shares are counted (Wilson 95% intervals)."
+    if unit != "documents":
+        return "Passage shares are counted tags (Wilson 95% intervals)."
+    if raw:
+        return (
+            "Counted tags (raw): the share of documents tagged, with Wilson 95% intervals. The "
+            "headline changes are tested on the corrected shares."
+        )
+    note = (
+        "Narrative shares are corrected for the detector's measured errors (95% bootstrap "
+        "intervals over documents and labelled items); topics are counted."
+    )
+    counted = narratives.filter(pl.col("method") == "cc")["name"].unique(maintain_order=True)
+    if counted.len():
+        note += " Counted, as too few labelled items back a correction: " + ", ".join(
+            escape_markdown(name) for name in counted
+        )
+        note += "."
+    return note
+
+
 st.title("How the narratives drift")
 show_topics = state.topics_toggle(card, "overview_topics")
 options = state.series_options(names, state.shown_kinds(show_topics))
@@ -54,6 +81,7 @@ unit = middle.radio(
 )
 style = right.radio("Chart", [LINES, AREA], horizontal=True)
 intervals = right.toggle("Show 95% intervals", value=True, disabled=style != LINES)
+raw = state.raw_toggle(card, "overview_raw", counted_only=unit != "documents", where=right)
 chosen = st.multiselect(
     "Narratives",
     list(options),
@@ -80,10 +108,10 @@ if not chosen:
     st.stop()
 if style == LINES:
     figure = charts.share_lines(
-        frame, changes if unit == "documents" else changes.clear(), intervals=intervals
+        frame, changes if unit == "documents" else changes.clear(), intervals=intervals, raw=raw
     )
 else:
-    figure = charts.stacked_area(frame)
+    figure = charts.stacked_area(frame, raw=raw)
 picked = st.plotly_chart(
     figure,
     key="overview_chart",
@@ -93,9 +121,10 @@ picked = st.plotly_chart(
 )
 st.caption(
     f"Showing: {escape_markdown(outlet)} · {unit} · {label(start)} to {label(end)}. "
-    "Open markers: small periods (few documents, wide intervals). Click a point to list the "
-    "articles behind it."
+    f"Open markers: small periods (few documents, wide intervals) and shares whose 95% "
+    f"interval includes 0 ({charts.ZERO_NOTE}). Click a point to list the articles behind it."
 )
+st.caption(estimate_note(frame, unit, raw))
 state.downloads(frame.drop("order"), "narrative-shares", figure)
 
 points = picked.selection.points if picked is not None and picked.selection else []
