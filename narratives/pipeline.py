@@ -238,6 +238,30 @@ def _write_trained_run(
     return run_path
 
 
+def _run_tables(
+    documents: pl.DataFrame,
+    passages: pl.DataFrame,
+    model: TopicModel,
+    detector: NarrativeDetector,
+    scores: pl.DataFrame,
+    estimates: dict[str, ShareEstimate],
+    drift_tables: dict[str, pl.DataFrame],
+) -> dict[str, pl.DataFrame]:
+    """Every table a trained run stores, by name."""
+    return {
+        "documents": documents,
+        "passages": passages,
+        "topics": model.topics_,
+        "assignments": model.assignments_,
+        "narratives": detector.narratives_table().join(
+            estimates_table(estimates), on="narrative_id", how="left"
+        ),
+        "narrative_scores": scores,
+        "topic_narratives": topic_narratives(model.assignments_, scores),
+        **drift_tables,
+    }
+
+
 def train(
     corpus: str | Path,
     config: TrainConfig | None = None,
@@ -287,8 +311,7 @@ def train(
         documents, passages, model, scores, catalog, estimates, config, timings, say=say
     )
 
-    topics = model.topics_
-    metrics = RunMetrics.of(documents, passages, topics, model.assignments_, scores)
+    metrics = RunMetrics.of(documents, passages, model.topics_, model.assignments_, scores)
     record = _run_record(
         config=config,
         corpus=corpus,
@@ -303,22 +326,10 @@ def train(
         drift=drift,
         timings=timings,
     )
-    tables = {
-        "documents": documents,
-        "passages": passages,
-        "topics": topics,
-        "assignments": model.assignments_,
-        "narratives": detector.narratives_table().join(
-            estimates_table(estimates), on="narrative_id", how="left"
-        ),
-        "narrative_scores": scores,
-        "topic_narratives": topic_narratives(model.assignments_, scores),
-        **drift.tables,
-    }
     run_path = _write_trained_run(
         models_dir,
         run_name or new_run_name(corpus),
-        tables,
+        _run_tables(documents, passages, model, detector, scores, estimates, drift.tables),
         record,
         model,
         detector,

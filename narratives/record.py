@@ -144,7 +144,7 @@ class RunRecord:
         if not isinstance(data, dict):
             raise RunError(f"{where.rstrip(', ')}: corrupt (not a JSON object)")
         try:
-            config = TrainConfig.from_dict(data.get("config") or {})
+            config = TrainConfig.from_dict(data.get("config", {}) or {})
         except InputError as exc:
             raise RunError(f"{where}field 'config.{exc.field}': {exc.reason}") from None
         values: dict[str, Any] = {"config": config}
