@@ -15,7 +15,7 @@ import polars as pl
 
 from narratives import __version__
 from narratives.cli_analysis import drift, evaluate, label
-from narratives.cli_common import MODELS_OPTION, _models_dir, _parse_columns
+from narratives.cli_common import MODELS_OPTION, _models_dir, _parse_columns, share_options
 from narratives.defaults import DEFAULT_SEED
 from narratives.errors import NarrativesError, NarrativesWarning
 from narratives.reports import echo_table, print_topics
@@ -62,19 +62,7 @@ def cli() -> None:
     metavar="FIELD=NAME",
     help="Map a Documents field to an input column, e.g. --column text=body. Repeatable.",
 )
-@click.option(
-    "--shares",
-    type=click.Choice(["pacc", "acc", "pcc", "raw"]),
-    default=None,
-    help="How narrative shares are estimated (default pacc: corrected for the detector's "
-    "measured errors; raw: counted tags).",
-)
-@click.option(
-    "--calibration",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="A labelled sample of the corpus (doc_id, narratives) to measure the detector's errors.",
-)
+@share_options("pacc, or [shares] method of --config")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run of the same name.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the embedding cache.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or stage messages.")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from narratives.cli_common import MODELS_OPTION, _models_dir, _parse_pairs
+from narratives.cli_common import MODELS_OPTION, _models_dir, _parse_pairs, share_options
 from narratives.drift.settings import PERIOD_CHOICES
 from narratives.errors import InputError
 from narratives.reports import print_drift, print_evaluation
@@ -42,20 +42,7 @@ from narratives.reports import print_drift, print_evaluation
     default=None,
     help="Smallest share change called emerging or fading (default: the run's, 0.02).",
 )
-@click.option(
-    "--shares",
-    type=click.Choice(["pacc", "acc", "pcc", "raw"]),
-    default=None,
-    help="How narrative shares are estimated: corrected for the detector's errors (pacc, acc, "
-    "pcc) or counted (raw). Default: the run's.",
-)
-@click.option(
-    "--calibration",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="A labelled sample of the corpus (doc_id, narratives) to measure the detector's errors "
-    "on (see README, How shares are estimated).",
-)
+@share_options("the run's method")
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),

@@ -1,8 +1,10 @@
-"""What the commands share: the models-directory option and the parsing of KEY=VALUE pairs."""
+"""What the commands share: the models-directory and share options, and KEY=VALUE parsing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -14,6 +16,32 @@ MODELS_OPTION = click.option(
     default=None,
     help="Where runs live (default: $NARRATIVES_MODELS_DIR or ./models).",
 )
+
+
+SHARE_CHOICES = ("pacc", "acc", "pcc", "raw")
+
+
+def share_options(default: str) -> Callable[[Any], Any]:
+    """``--shares`` and ``--calibration``, as ``train`` and ``drift`` take them (``default``:
+    what applies without ``--shares``, for the help text)."""
+
+    def decorate(command: Any) -> Any:
+        command = click.option(
+            "--calibration",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            default=None,
+            help="A labelled sample of the corpus (doc_id, narratives) on which to measure the "
+            "detector's errors (README: How shares are estimated).",
+        )(command)
+        return click.option(
+            "--shares",
+            type=click.Choice(SHARE_CHOICES),
+            default=None,
+            help="How narrative shares are estimated: corrected for the detector's measured "
+            f"errors (pacc, acc, pcc) or counted tags (raw). Default: {default}.",
+        )(command)
+
+    return decorate
 
 
 def _models_dir(value: Path | None) -> Path:
