@@ -40,7 +40,8 @@ def cli() -> None:
     "--catalog",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Narrative catalog TOML (default: the shipped catalog).",
+    help="Narrative catalog TOML (default: your models/catalog.toml if it exists, else the "
+    "shipped catalog).",
 )
 @click.option(
     "--embedder",
