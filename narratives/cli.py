@@ -63,7 +63,7 @@ def cli() -> None:
     metavar="FIELD=NAME",
     help="Map a Documents field to an input column, e.g. --column text=body. Repeatable.",
 )
-@share_options("pacc, or [shares] method of --config")
+@share_options("acc, or [shares] method of --config")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run of the same name.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the embedding cache.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or stage messages.")

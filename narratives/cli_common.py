@@ -18,7 +18,7 @@ MODELS_OPTION = click.option(
 )
 
 
-SHARE_CHOICES = ("pacc", "acc", "pcc", "raw")
+SHARE_CHOICES = ("acc", "pacc", "pcc", "raw")
 
 
 def share_options(default: str) -> Callable[[Any], Any]:
@@ -38,7 +38,7 @@ def share_options(default: str) -> Callable[[Any], Any]:
             type=click.Choice(SHARE_CHOICES),
             default=None,
             help="How narrative shares are estimated: corrected for the detector's measured "
-            f"errors (pacc, acc, pcc) or counted tags (raw). Default: {default}.",
+            f"errors (acc, pacc, pcc) or counted tags (raw). Default: {default}.",
         )(command)
 
     return decorate

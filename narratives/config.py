@@ -117,19 +117,19 @@ class DetectorSettings:
         check_float(self.duplicate_quantile, "duplicate_quantile", low=0.5, high=1)
 
 
-SHARE_METHODS = ("pacc", "acc", "pcc", "cc")
+SHARE_METHODS = ("acc", "pacc", "pcc", "cc")
 
 
 @dataclass(frozen=True)
 class ShareSettings:
-    """How narrative shares are estimated (narratives.shares): ``method`` pacc (default,
-    chosen by measurement), acc, pcc, or cc (counted tags, "raw"); ``calibration`` an optional
+    """How narrative shares are estimated (narratives.shares): ``method`` acc (default,
+    chosen by measurement), pacc, pcc, or cc (counted tags, "raw"); ``calibration`` an optional
     labelled sample of the corpus (ids and narrative labels, read like evaluation labels:
     ``calibration_column``, ``calibration_id_column``, ``calibration_unit``) whose items,
     when enough, measure the detector's errors instead of the catalog; ``n_bootstrap`` draws
     for the intervals."""
 
-    method: str = "pacc"
+    method: str = "acc"
     n_bootstrap: int = 200
     calibration: str | None = None
     calibration_column: str = "narratives"

@@ -138,6 +138,21 @@ def old_run(seeds_models: Path) -> Path:
 
 
 @pytest.fixture
+def moved_run(seeds_models: Path) -> Path:
+    """The seeds run with its corrected narrative shares set apart from the counted ones (on five
+    articles, one a period, the adjusted count of a 0 or 1 share is that share): the dashboard
+    must draw what the table says, whichever it is."""
+    path = seeds_models / "seeds"
+    prevalence = pl.read_parquet(path / "narrative_prevalence.parquet")
+    corrected = pl.col("method") != "cc"
+    prevalence.with_columns(
+        pl.when(corrected).then(pl.col(c) * 0.6).otherwise(pl.col(c)).alias(c)
+        for c in ("share", "ci_low", "ci_high")
+    ).write_parquet(path / "narrative_prevalence.parquet")
+    return seeds_models
+
+
+@pytest.fixture
 def thin_run(seeds_models: Path) -> tuple[Path, str]:
     """The seeds run with one narrative counted (method cc) as too few labelled items back its
     correction: the path and that narrative's id."""
@@ -223,7 +238,15 @@ def test_shares_carry_the_corrected_and_the_counted_share(seeds_run: Path) -> No
     assert joined.height == table.height == narratives.height
     for column in ("share", "share_raw", "ci_low", "ci_high", "method"):
         assert joined[column].equals(joined[f"{column}_t"], check_names=False), column
-    assert (joined["share"] != joined["share_raw"]).any()  # the correction moves shares
+    rates = run.table("narratives").select("narrative_id", "share_method", "tpr", "fpr")
+    adjusted = joined.join(rates, left_on="series", right_on="narrative_id").filter(
+        pl.col("share_method") == "acc", pl.col("share_raw").is_not_null()
+    )
+    assert adjusted.height > 0  # the seeds' narratives are corrected (adjusted count)
+    expected = (
+        (adjusted["share_raw"] - adjusted["fpr"]) / (adjusted["tpr"] - adjusted["fpr"])
+    ).clip(0, 1)
+    assert adjusted["share"].to_numpy() == pytest.approx(expected.to_numpy())
     low, high = wilson_interval(joined["n"].to_numpy(), joined["n_period"].to_numpy())
     assert joined["ci_low_raw"].fill_null(np.nan).to_numpy() == pytest.approx(low, nan_ok=True)
     assert joined["ci_high_raw"].fill_null(np.nan).to_numpy() == pytest.approx(high, nan_ok=True)
@@ -472,10 +495,10 @@ def test_narrative_page_follows_the_selection(monkeypatch, seeds_models: Path) -
 
 
 def test_overview_draws_the_corrected_share_and_the_toggle_the_counted_one(
-    monkeypatch, seeds_models: Path
+    monkeypatch, moved_run: Path
 ) -> None:
-    app = open_app(monkeypatch, None, seeds_models)
-    run = load_run(seeds_models / "seeds")
+    app = open_app(monkeypatch, None, moved_run)
+    run = load_run(moved_run / "seeds")
     frame = data.shares(run)
     narratives = frame.filter(pl.col("kind") == "narrative")["series"].unique().to_list()
     lines = narrative_lines(app)

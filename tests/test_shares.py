@@ -57,6 +57,39 @@ def test_correction_recovers_a_rare_share_that_counting_inflates() -> None:
         assert 0 <= got["ci_low"] <= got["share"] <= got["ci_high"] <= 1
 
 
+def test_a_period_without_tags_gets_no_invented_share_by_default() -> None:
+    """Documents that score unlike the labelled items (long articles, another outlet) and carry
+    no tag: the default correction does not read a share into their scores, and its interval
+    still says how large a share could hide among them."""
+    from narratives.shares import DEFAULT_METHOD
+
+    rng = np.random.default_rng(3)
+    rates = _rates(rng, 30, 220, tpr=0.7, fpr=0.0)
+    n = 300
+    shifted = Items(
+        carries=np.zeros(n, bool),
+        tagged=np.zeros(n, bool),
+        query=np.zeros(n, bool),
+        score=np.full(n, 0.6),
+        source="test",
+    )
+    got = _cell(shifted, rates, DEFAULT_METHOD)
+    assert got["share"] == 0.0 and got["ci_low"] == 0.0
+    assert 0.0 < got["ci_high"] < 0.05, "no tag in 300: a few percent could hide, not more"
+
+
+def test_no_false_positive_among_few_negatives_is_not_a_certain_zero() -> None:
+    """100 negatives without a false positive bound the rate below about 2.5%, not at 0: with
+    the true-positive rate known well and a large corpus, that alone must widen the band."""
+    rng = np.random.default_rng(4)
+    rates = _rates(rng, 20_000, 100, tpr=0.8, fpr=0.0)
+    assert rates.fpr == 0.0
+    corpus = _detector(rng, rng.random(200_000) < 0.02, 0.8, 0.0)
+    got = _cell(corpus, rates, "acc")
+    assert got["share"] == pytest.approx(0.02, abs=0.002)
+    assert got["ci_low"] < 0.8 * got["share"]
+
+
 def test_closed_forms_are_what_quapy_computes() -> None:
     from quapy.method.aggregative import ACC, PACC, PCC
     from sklearn.linear_model import LogisticRegression
