@@ -171,8 +171,8 @@ def _planted(rng, true_shares: list[float], on_subject: list[float]):
     return documents, passages, scores
 
 
-def _drift(documents, passages, scores, rates) -> pl.DataFrame:
-    estimates = {"n": ShareEstimate("n", "acc", rates)}
+def _drift(documents, passages, scores, rates, method: str = "acc") -> pl.DataFrame:
+    estimates = {"n": ShareEstimate("n", method, rates)}
     tables = narrative_drift_tables(
         documents,
         passages,
@@ -213,3 +213,25 @@ def test_detector_noise_that_tracks_the_news_alone_flags_nothing() -> None:
     assert raw["tagged"].max() - raw["tagged"].min() > 0.015, "the counted share does move"
     assert drift["change_point"].sum() == 0
     assert not drift["status"].is_in(["emerging", "fading", "new", "gone"]).any()
+
+
+def test_a_counted_narrative_keeps_the_exact_test_of_its_counts() -> None:
+    """Too few labelled items: the narrative is counted, and a change between two thin months is
+    tested as a topic's would be (Fisher's exact test), not with a normal approximation."""
+    from narratives.drift.stats import two_proportion_test
+
+    rng = np.random.default_rng(7)
+    documents, passages, scores = _planted(rng, [0.0, 0.3], [0.0, 0.0])
+    keep = pl.concat(
+        [documents.filter(pl.col("date") == d).head(10) for d in documents["date"].unique()]
+    )["doc_id"]
+    documents, passages, scores = (
+        f.filter(pl.col("doc_id").is_in(keep.implode())) for f in (documents, passages, scores)
+    )
+    drift = _drift(documents, passages, scores, _rates(rng, 5, 20), method="cc")
+    first, second = drift.row(0, named=True), drift.row(1, named=True)
+    expected = two_proportion_test(
+        np.array([second["n_docs"]]), np.array([10]), np.array([first["n_docs"]]), np.array([10])
+    )[0]
+    assert second["n_docs"] > first["n_docs"] == 0
+    assert second["p_value"] == pytest.approx(expected)

@@ -69,7 +69,8 @@ def _view_drift(
 
     A view with estimated shares (columns share_raw, se_sampling, se_calibration: the catalogued
     narratives, corrected for the detector's errors) is tested on those shares and their
-    standard errors instead of the counts."""
+    standard errors instead of the counts; a counted narrative (method cc: no standard errors)
+    keeps the tests of the counts."""
     periods, topic_columns, k = _wide(view, count)
     k = np.nan_to_num(k)
     n = view.select("period", total).unique("period").sort("period")[total].to_numpy().astype(float)
@@ -86,24 +87,27 @@ def _view_drift(
     change = np.where(has_prev[:, None], share - share[prev_index], np.nan)
     p_value = np.full(k.shape, np.nan)
     rows = np.flatnonzero(observed & has_prev)
-    if rows.size and estimated is None:
+    counted = np.ones(n_topics, dtype=bool) if estimated is None else estimated[3]
+    if rows.size:
         k1, n1 = k[rows], np.repeat(n[rows, None], n_topics, axis=1)
         k0 = k[prev_index[rows]]
         n0 = np.repeat(n[prev_index[rows], None], n_topics, axis=1)
         p_value[rows] = two_proportion_test(k1, n1, k0, n0)
-    elif rows.size:
+    if rows.size and not counted.all():
         se = np.hypot(estimated[1], estimated[2])
-        p_value[rows] = z_test(share[rows], se[rows], share[prev_index[rows]], se[prev_index[rows]])
+        tested = z_test(share[rows], se[rows], share[prev_index[rows]], se[prev_index[rows]])
+        p_value[rows] = np.where(counted, p_value[rows], tested)
     mix = k if estimated is None else np.nan_to_num(share) * n[:, None]
     jsd_prev = np.full(n_periods, np.nan)
     jsd_prev[rows] = jensen_shannon(mix[rows], mix[prev_index[rows]])
     jsd_base = _jsd_to_baseline(mix, observed, settings.baseline_periods)
-    if estimated is None:
-        change_point, change_p = _change_points(k, n, observed, settings.change_point_penalty)
-    else:
-        change_point, change_p = _estimated_change_points(
+    change_point, change_p = _change_points(k, n, observed, settings.change_point_penalty)
+    if not counted.all():
+        flags, flag_p = _estimated_change_points(
             share, estimated[1], estimated[2], observed, settings.change_point_penalty
         )
+        change_point = np.where(counted, change_point, flags)
+        change_p = np.where(counted, change_p, flag_p)
     seen_before = np.cumsum(k, axis=0) - k > 0
     seen_after = np.cumsum(k[::-1], axis=0)[::-1] - k > 0
     return pl.DataFrame(
@@ -132,19 +136,21 @@ def _view_drift(
 
 def _estimated(
     view: pl.DataFrame, k: np.ndarray, n: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(share, sampling se, calibration se) matrices of a view with estimated shares; counted
-    cells (method cc, no se) get the binomial se of their share and no calibration se."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(share, sampling se, calibration se) matrices of a view with estimated shares, and which
+    columns are counted (method cc: no se in any period, tested on their counts); counted cells
+    get the binomial se of their share and no calibration se."""
     share = _wide(view, "share")[2]
     sampling = _wide(view, "se_sampling")[2]
+    counted = np.isnan(sampling).all(axis=0)
     calibration = _wide(view, "se_calibration")[2]
     with np.errstate(invalid="ignore", divide="ignore"):
-        counted = k / n[:, None]
-        binomial = np.sqrt(np.clip(counted * (1 - counted), 1e-12, None) / n[:, None])
-    share = np.where(np.isnan(share), counted, share)
+        tag_share = k / n[:, None]
+        binomial = np.sqrt(np.clip(tag_share * (1 - tag_share), 1e-12, None) / n[:, None])
+    share = np.where(np.isnan(share), tag_share, share)
     sampling = np.where(np.isnan(sampling), binomial, sampling)
     calibration = np.nan_to_num(calibration)
-    return share, sampling, calibration
+    return share, sampling, calibration, counted
 
 
 def z_test(s1: np.ndarray, se1: np.ndarray, s0: np.ndarray, se0: np.ndarray) -> np.ndarray:

@@ -330,8 +330,9 @@ def _cells(
 def _with_counted_intervals(
     frame: pl.DataFrame, estimates: dict[str, ShareEstimate]
 ) -> pl.DataFrame:
-    """Counted narratives (method cc) keep the Wilson interval of their counts; empty periods
-    keep null shares; the method and calibration count are filled on every row."""
+    """Counted narratives (method cc) keep the Wilson interval of their counts and no standard
+    errors (their changes are tested on the counts); empty periods keep null shares; the method
+    and calibration count are filled on every row."""
     low, high = wilson_interval(frame["n_docs"].to_numpy(), frame["n_period_docs"].to_numpy())
     methods = {n: e.method for n, e in estimates.items()}
     counts = {n: e.n_calibration for n, e in estimates.items()}
@@ -347,6 +348,10 @@ def _with_counted_intervals(
         pl.when(counted).then(pl.col("share_raw")).otherwise(pl.col("share")).alias("share"),
         pl.when(counted).then(pl.col("_wilson_low")).otherwise(pl.col("_low")).alias("ci_low"),
         pl.when(counted).then(pl.col("_wilson_high")).otherwise(pl.col("_high")).alias("ci_high"),
+        *(
+            pl.when(counted).then(None).otherwise(pl.col(c)).alias(c)
+            for c in ("se_sampling", "se_calibration")
+        ),
     )
 
 
@@ -355,7 +360,8 @@ def run_estimates(
 ) -> dict[str, ShareEstimate] | None:
     """The share estimates of a stored run, for recomputing its drift tables: the rates it
     stored, re-measured on a labelled sample where ``settings`` names one (and it has enough
-    items); ``method`` overrides the method. None for a run without narrative tables."""
+    items: a narrative counted for want of material is then corrected with the settings'
+    method); ``method`` overrides the method. None for a run without narrative tables."""
     if not run.has_table("narratives") or "tpr" not in run.table("narratives").columns:
         return None
     estimates = stored_estimates(run.table("narratives"), method)
@@ -370,7 +376,7 @@ def run_estimates(
     for narrative, items in sample.items():
         rates = error_rates(items, run.config.seed)
         if rates.enough:
-            chosen = method or estimates[narrative].method
+            chosen = method or settings.method  # stored cc may have meant thin material only
             use = chosen if chosen == "cc" or _usable(rates, chosen) else "cc"
             estimates[narrative] = ShareEstimate(narrative, use, rates)
     return estimates
