@@ -204,7 +204,9 @@ def _share_errors(
     evidence = document_evidence(scores) if key == "doc_id" else scores
     evidence = evidence.rename({key: "item"}).join(labelled.select("item"), on="item")
     estimates = run_estimates(run) or {}
-    shares = item_shares(evidence, estimates)
+    shares = item_shares(evidence, estimates).select(
+        "narrative_id", "share_raw", "share", "share_method"
+    )
     gold = pl.DataFrame(
         {
             "narrative_id": ids,

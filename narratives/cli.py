@@ -11,7 +11,6 @@ import warnings
 from pathlib import Path
 
 import click
-import polars as pl
 
 from narratives import __version__
 from narratives.cli_analysis import drift, evaluate, label
@@ -88,8 +87,8 @@ def train(
     CORPUS is a directory of .txt files (optional manifest.csv/json), or a .csv, .jsonl or
     .parquet file. `narratives train seeds/` trains on the bundled seed articles.
     """
+    from narratives.api import train as train_run
     from narratives.config import load_config
-    from narratives.pipeline import train as run_training
 
     config = load_config(config_file)
     overrides = {
@@ -103,44 +102,35 @@ def train(
         overrides["columns"] = config.columns | _parse_columns(columns)
     if no_cache:
         overrides["cache"] = False
-    config = config.with_overrides(**overrides)
-    result = run_training(
+    trained = train_run(
         corpus,
-        config,
-        run_name=run_name,
+        config=config.with_overrides(**overrides),
+        run=run_name,
         models_dir=_models_dir(models_dir),
         overwrite=overwrite,
         progress=not quiet,
-        log=None if quiet else (lambda m: click.echo(m, err=True)),
+        verbose=not quiet,
     )
-    print_topics(result.run_path)
-    timings = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
-    click.echo(f"\nrun: {result.run_path}  ({timings})")
+    print_topics(trained.path)
+    timings = ", ".join(f"{k} {v:.1f}s" for k, v in trained.record.timings.items())
+    click.echo(f"\nrun: {trained.path}  ({timings})")
 
 
 @cli.command("runs")
 @MODELS_OPTION
 def list_runs_command(models_dir) -> None:
     """List the complete runs, newest first."""
-    from narratives.runs import broken_runs, list_runs
+    from narratives.api import list_runs
+    from narratives.runs import broken_runs
 
     directory = _models_dir(models_dir)
     runs = list_runs(directory)
-    if not runs:
+    if runs.is_empty():
         click.echo(f"no runs in {directory}; train one with `narratives train seeds/`")
     else:
-        table = pl.DataFrame(
-            {
-                "run": [r.name for r in runs],
-                "created": [r.created_at for r in runs],
-                "documents": [r.n_documents for r in runs],
-                "passages": [r.n_passages for r in runs],
-                "topics": [r.n_topics for r in runs],
-                "narratives": [r.n_narratives for r in runs],
-                "embedder": [r.embedder for r in runs],
-            }
-        )
-        echo_table(table)
+        names = {"name": "run", "created_at": "created", "n_documents": "documents"}
+        names |= {"n_passages": "passages", "n_topics": "topics", "n_narratives": "narratives"}
+        echo_table(runs.select(*names, "embedder").rename(names))
     for path in broken_runs(directory):
         click.echo(f"skipped (incomplete or corrupt): {path}", err=True)
 
@@ -151,9 +141,9 @@ def list_runs_command(models_dir) -> None:
 @MODELS_OPTION
 def topics(run, show_all, models_dir) -> None:
     """Show the topics and narratives of RUN (default: the newest run)."""
-    from narratives.runs import resolve_run
+    from narratives.api import open_run
 
-    print_topics(resolve_run(run, _models_dir(models_dir)), show_outliers=show_all)
+    print_topics(open_run(run, _models_dir(models_dir)).path, show_outliers=show_all)
 
 
 @cli.command()
@@ -175,10 +165,9 @@ def topics(run, show_all, models_dir) -> None:
 @MODELS_OPTION
 def export(run, fmt, out, models_dir) -> None:
     """Export the tables of RUN: narratives, topics, documents with their narratives, drift."""
-    from narratives.export import export_run
-    from narratives.runs import load_run
+    from narratives.api import open_run
 
-    for path in export_run(load_run(run, _models_dir(models_dir)), fmt, out):
+    for path in open_run(run, _models_dir(models_dir)).export(out, format=fmt):
         click.echo(str(path))
 
 

@@ -67,40 +67,21 @@ def drift(
     Writes prevalence, passage_prevalence, drift, outlets and keyword_drift tables into the run
     (replacing those of training) or, with --out, into a directory.
     """
-    from dataclasses import replace
-
-    from narratives.drift import drift_tables
+    from narratives.api import open_run
     from narratives.export import write_table
-    from narratives.runs import load_run, replace_tables
-    from narratives.shares import run_estimates
 
-    loaded = load_run(run, _models_dir(models_dir))
-    settings = loaded.config.drift_settings(
+    loaded = open_run(run, _models_dir(models_dir))
+    result = loaded.compute_drift(
         period=period,
         by_source=None if by is None else by == "source",
         alpha=alpha,
         min_change=min_change,
-    )
-    has_narratives = loaded.has_table("narrative_scores")
-    share_settings = loaded.config.shares
-    if calibration is not None:
-        share_settings = replace(share_settings, calibration=str(calibration))
-    method = {"raw": "cc"}.get(shares, shares)
-    estimates = run_estimates(loaded, method, share_settings) if has_narratives else None
-    result = drift_tables(
-        loaded.table("documents"),
-        loaded.table("passages"),
-        loaded.table("assignments"),
-        settings,
-        languages=loaded.config.languages,
-        narrative_scores=loaded.table("narrative_scores") if has_narratives else None,
-        narrative_ids=list(loaded.record.catalog.ids) or None,
-        share_estimates=estimates,
-        n_bootstrap=share_settings.n_bootstrap,
+        shares=shares,
+        calibration=calibration,
+        save=out is None,
     )
     print_drift(loaded, result, limit)
     if out is None:
-        replace_tables(loaded.path, result.tables, lambda r: replace(r, drift=result.info()))
         click.echo(f"\ntables written into {loaded.path}")
         return
     out.mkdir(parents=True, exist_ok=True)

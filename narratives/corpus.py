@@ -117,6 +117,39 @@ def load_corpus(
     return _finish(raw, cmap, path)
 
 
+def load_frame(
+    frame: object, columns: ColumnMap | Mapping[str, str] | None = None, *, name: str = "DataFrame"
+) -> tuple[pl.DataFrame, LoadReport]:
+    """Validate an in-memory corpus (a polars or pandas DataFrame) as load_corpus validates a file.
+
+    The same rules and messages apply; ``name`` stands in for the file name, so an error reads
+    "DataFrame, row 3, field 'date': ..." with rows counted from 1 in frame order, and generated
+    ids are ``<name>-<row>``.
+    """
+    cmap = columns if isinstance(columns, ColumnMap) else ColumnMap.from_mapping(columns)
+    label = Path(name)
+    table = _as_polars(frame, label)
+    selected = _select_columns(table, cmap, label, hint="pass columns={'text': NAME}")
+    return _finish(selected, cmap, label)
+
+
+def _as_polars(frame: object, label: Path) -> pl.DataFrame:
+    """A polars DataFrame from a polars or pandas one (a LazyFrame is collected)."""
+    if isinstance(frame, pl.LazyFrame):
+        frame = frame.collect()
+    if isinstance(frame, pl.DataFrame):
+        return frame
+    if type(frame).__module__.startswith("pandas") and type(frame).__name__ == "DataFrame":
+        try:
+            return pl.from_pandas(frame)
+        except Exception as exc:  # pyarrow names the column it could not convert
+            raise InputError(f"cannot read the pandas DataFrame: {exc}", path=label) from None
+    raise InputError(
+        f"expected a path, a polars DataFrame or a pandas DataFrame, got {type(frame).__name__}",
+        path=label,
+    )
+
+
 def parse_date(
     value: object,
     *,
@@ -202,22 +235,32 @@ def _records_frame(
     )
 
 
-def _require_text(available: list[str], cmap: ColumnMap, path: Path, *, has_rows: bool) -> None:
+def _require_text(
+    available: list[str],
+    cmap: ColumnMap,
+    path: Path,
+    *,
+    has_rows: bool,
+    hint: str = "pass --column text=NAME",
+) -> None:
     """No data rows -> "no documents"; no text column -> error listing the columns there are."""
     if not has_rows:
         raise InputError("no documents (no data rows)", path=path)
     if cmap.text not in available:
         listing = ", ".join(available) or "none"
         raise InputError(
-            f"no column '{cmap.text}' (columns: {listing}); pass --column text=NAME",
+            f"no column '{cmap.text}' (columns: {listing}); {hint}",
             path=path,
             field=cmap.text,
         )
 
 
-def _select_columns(table: pl.DataFrame, cmap: ColumnMap, path: Path) -> pl.DataFrame:
-    """Rename the mapped columns of a CSV/Parquet table; non-date columns are cast to String."""
-    _require_text(table.columns, cmap, path, has_rows=table.height > 0)
+def _select_columns(
+    table: pl.DataFrame, cmap: ColumnMap, path: Path, *, hint: str = "pass --column text=NAME"
+) -> pl.DataFrame:
+    """Rename the mapped columns of a table (CSV, Parquet, a DataFrame); non-date columns are
+    cast to String."""
+    _require_text(table.columns, cmap, path, has_rows=table.height > 0, hint=hint)
     exprs = []
     for name, source in cmap.items():
         if source not in table.columns:

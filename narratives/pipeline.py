@@ -21,7 +21,7 @@ import polars as pl
 from narratives import __version__
 from narratives.catalog import Catalog, load_catalog
 from narratives.config import TrainConfig
-from narratives.corpus import ColumnMap, LoadReport, load_corpus
+from narratives.corpus import ColumnMap, LoadReport, load_corpus, load_frame
 from narratives.detect import NarrativeDetector, topic_narratives
 from narratives.drift import DriftResult, drift_tables
 from narratives.embed import (
@@ -179,7 +179,7 @@ def _drift_stage(
 def _run_record(
     *,
     config: TrainConfig,
-    corpus: Path,
+    corpus: str,
     documents: pl.DataFrame,
     report: LoadReport,
     catalog: Catalog,
@@ -197,7 +197,7 @@ def _run_record(
         package_version=__version__,
         config=config,
         corpus=CorpusInfo(
-            path=str(corpus.resolve()),
+            path=corpus,
             fingerprint=corpus_fingerprint(documents),
             report=LoadSummary.of(report),
         ),
@@ -262,8 +262,20 @@ def _run_tables(
     }
 
 
+def load_documents(corpus: object, config: TrainConfig) -> tuple[pl.DataFrame, LoadReport, str]:
+    """The corpus's documents, the load report and what run.json names as the corpus: the
+    resolved path of a file or directory, or "DataFrame" for an in-memory polars or pandas
+    frame (validated with the same rules)."""
+    columns = ColumnMap.from_mapping(config.columns)
+    if isinstance(corpus, str | Path):
+        documents, report = load_corpus(corpus, columns)
+        return documents, report, str(Path(corpus).resolve())
+    documents, report = load_frame(corpus, columns)
+    return documents, report, str(report.path)
+
+
 def train(
-    corpus: str | Path,
+    corpus: str | Path | object,
     config: TrainConfig | None = None,
     *,
     run_name: str | None = None,
@@ -272,14 +284,14 @@ def train(
     progress: bool = True,
     log: Callable[[str], None] | None = _stderr,
 ) -> TrainResult:
-    """Train on ``corpus`` with ``config`` and write the run; returns its path and figures."""
+    """Train on ``corpus`` (a path, or a polars or pandas DataFrame of the corpus columns) with
+    ``config`` and write the run; returns its path and figures."""
     config = config or TrainConfig()
-    corpus = Path(corpus)
     say = log or (lambda _message: None)
     timings: dict[str, float] = {}
 
     with _stage(timings, "load"):
-        documents, report = load_corpus(corpus, ColumnMap.from_mapping(config.columns))
+        documents, report, corpus_name = load_documents(corpus, config)
         catalog = load_catalog(resolve_catalog(config, models_dir))
     say(f"corpus: {report.summary()}")
     say(
@@ -314,7 +326,7 @@ def train(
     metrics = RunMetrics.of(documents, passages, model.topics_, model.assignments_, scores)
     record = _run_record(
         config=config,
-        corpus=corpus,
+        corpus=corpus_name,
         documents=documents,
         report=report,
         catalog=catalog,
@@ -328,7 +340,7 @@ def train(
     )
     run_path = _write_trained_run(
         models_dir,
-        run_name or new_run_name(corpus),
+        run_name or new_run_name(Path(corpus_name)),
         _run_tables(documents, passages, model, detector, scores, estimates, drift.tables),
         record,
         model,

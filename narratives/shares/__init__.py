@@ -382,10 +382,17 @@ def run_estimates(
     return estimates
 
 
-def item_shares(evidence: pl.DataFrame, estimates: dict[str, ShareEstimate]) -> pl.DataFrame:
+def item_shares(
+    evidence: pl.DataFrame,
+    estimates: dict[str, ShareEstimate],
+    *,
+    n_bootstrap: int = 10,
+    seed: int = 0,
+) -> pl.DataFrame:
     """Counted and corrected share of each narrative among some items (``evidence``: one row per
-    item and narrative with tagged, query, score), e.g. a labelled sample, to compare with the
-    share its labels give (narratives evaluate)."""
+    item and narrative with tagged, query, score): a labelled sample, to compare with the share
+    its labels give (narratives evaluate), or a whole run (``Run.narratives()``), with the
+    bootstrap interval of the corrected share."""
     rows = []
     for narrative, chosen in estimates.items():
         part = evidence.filter(pl.col("narrative_id") == narrative)
@@ -399,22 +406,32 @@ def item_shares(evidence: pl.DataFrame, estimates: dict[str, ShareEstimate]) -> 
             np.array([p.sum()]),
             np.array([(p**2).sum()]),
             chosen.rates,
-            n_bootstrap=10,
+            n_bootstrap=n_bootstrap,
+            seed=seed,
         )
         rows.append(
             {
                 "narrative_id": narrative,
+                "n_items": part.height,
+                "n_tagged": int(part["tagged"].sum()),
                 "share_raw": float(part["tagged"].mean()),
                 "share": float(result["share"][0]),
+                "ci_low": float(result["ci_low"][0]),
+                "ci_high": float(result["ci_high"][0]),
                 "share_method": chosen.method,
             }
         )
-    return pl.DataFrame(
-        rows,
-        schema={
-            "narrative_id": pl.String,
-            "share_raw": pl.Float64,
-            "share": pl.Float64,
-            "share_method": pl.String,
-        },
-    )
+    return pl.DataFrame(rows, schema=ITEM_SHARES)
+
+
+ITEM_SHARES = {
+    "narrative_id": pl.String,
+    "n_items": pl.UInt32,
+    "n_tagged": pl.UInt32,
+    "share_raw": pl.Float64,
+    "share": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "share_method": pl.String,
+}
+"""The columns of ``item_shares``."""
