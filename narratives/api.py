@@ -36,6 +36,8 @@ R = TypeVar("R")
 Of = Literal["narratives", "topics"]
 _KEYS = {"narratives": "narrative_id", "topics": "topic_id"}
 _ALL_SOURCES = "*"
+SHARE_CHOICES = ("acc", "pacc", "pcc", "raw")
+"""How ``compute_drift`` may estimate narrative shares (raw: counted tags), as ``--shares``."""
 
 
 def _public(func: Callable[P, R]) -> Callable[P, R]:
@@ -95,7 +97,8 @@ def train(
     corpus: str | Path | Any,
     *,
     config: TrainConfig | str | Path | Mapping[str, Any] | None = None,
-    catalog: str | Path | None = None,
+    catalog: str | Path | Catalog | None = None,
+    columns: Mapping[str, str] | None = None,
     run: str | None = None,
     models_dir: str | Path | None = None,
     overwrite: bool = False,
@@ -114,8 +117,11 @@ def train(
     config
         A :class:`TrainConfig` (see :func:`default_config`), a TOML file or a dict of its tables.
     catalog
-        A narrative catalog (default: the config's, else yours in the models directory, else the
-        shipped one).
+        A narrative catalog file, or a :class:`Catalog` from :func:`load_catalog` (its file is
+        read; default: the config's, else yours in the models directory, else the shipped one).
+    columns
+        Which input columns hold the corpus fields, e.g. ``{"text": "body", "date": "published"}``
+        (added to the config's ``[columns]``).
     run
         The run's name (default: ``<corpus>-<UTC timestamp>``).
     models_dir
@@ -139,7 +145,10 @@ def train(
 
     settings = _config(config)
     if catalog is not None:
-        settings = settings.with_overrides(catalog=str(catalog))
+        path = getattr(catalog, "path", catalog)
+        settings = settings.with_overrides(catalog=str(path))
+    if columns is not None:
+        settings = settings.with_overrides(columns=settings.columns | dict(columns))
     result = run_training(
         corpus,
         settings,
@@ -149,7 +158,9 @@ def train(
         progress=progress,
         log=_stderr if verbose else None,
     )
-    return open_run(result.run_path)
+    trained = open_run(result.run_path)
+    trained.timings = result.timings
+    return trained
 
 
 @_public
@@ -201,7 +212,42 @@ class Run(StoredRun):
     ``table(name)`` reads any stored table as it is.
     """
 
-    _recomputed: dict[str, DriftResult] = field(default_factory=dict, repr=False)
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds per stage of the training that returned this run (empty for an opened run)."""
+    _recomputed: dict[tuple[str, bool], DriftResult] = field(default_factory=dict, repr=False)
+    _stamp: int = field(default=0, repr=False)
+
+    def __post_init__(self) -> None:
+        self._stamp = self._record_stamp()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, StoredRun) and self.path.resolve() == other.path.resolve()
+
+    def __hash__(self) -> int:
+        return hash(self.path.resolve())
+
+    def _record_stamp(self) -> int:
+        try:
+            return (self.path / "run.json").stat().st_mtime_ns
+        except OSError:
+            return 0
+
+    def _refresh(self) -> None:
+        """Read the run again when its run.json changed on disk since it was opened (another
+        `narratives drift` or evaluate rewrote tables): no query mixes old and new tables."""
+        from narratives.runs import read_record
+
+        stamp = self._record_stamp()
+        if stamp != self._stamp:
+            self.record = read_record(self.path)
+            self._cache.clear()
+            self._recomputed.clear()
+            self._stamp = stamp
+
+    def table(self, name: str, columns: list[str] | None = None) -> pl.DataFrame:
+        """The stored table ``name`` as it is (read again when the run changed on disk)."""
+        self._refresh()
+        return super().table(name, columns)
 
     def __repr__(self) -> str:
         metrics = self.record.metrics
@@ -259,9 +305,10 @@ class Run(StoredRun):
     def documents(
         self, *, narrative: str | None = None, topic: int | None = None, source: str | None = None
     ) -> pl.DataFrame:
-        """The run's documents with the narratives each carries, its main topic and its topic
-        mix; only those carrying ``narrative``, mostly in ``topic`` or from ``source`` when
-        given."""
+        """The run's documents with the narratives each carries, its main topic (the topic of
+        most of its passages) and its topic mix; only those carrying ``narrative``, whose main
+        topic is ``topic``, or from the outlet ``source``, when given (``topics()["n_docs"]``
+        counts every document with a passage in a topic, so it can be larger)."""
         from narratives.export import documents_with_mix
 
         table = self.derived("documents_with_mix", documents_with_mix)
@@ -272,6 +319,12 @@ class Run(StoredRun):
             self._check_id(topic, "topics")
             table = table.filter(pl.col("main_topic_id") == topic)
         if source is not None:
+            sources = table["source"].unique().sort().to_list()
+            if source not in sources:
+                raise InputError(
+                    f"no outlet {source!r} in run {self.name} (outlets: {', '.join(sources)})",
+                    field="source",
+                )
             table = table.filter(pl.col("source") == source)
         return table
 
@@ -325,7 +378,7 @@ class Run(StoredRun):
         of: Of = "narratives" if isinstance(topic, str) else "topics"
         self._check_id(topic, of)
         table = self._stored_table("keyword_drift", of)
-        return table.filter(pl.col(_KEYS[of]) == topic).sort("period")
+        return _labelled(self, table.filter(pl.col(_KEYS[of]) == topic).sort("period"), of)
 
     @_public
     def export(self, directory: str | Path, format: str = "parquet") -> list[Path]:
@@ -351,17 +404,25 @@ class Run(StoredRun):
         calibration: str | Path | None = None,
         save: bool = False,
     ) -> DriftResult:
-        """Recompute the run's drift tables with other settings (None keeps the run's): the
-        period, per outlet or not, the significance level, the smallest change called emerging
-        or fading, the share method (acc, pacc, pcc or raw) and a labelled calibration sample.
-        ``save=True`` replaces the run's drift tables (what ``narratives drift`` does)."""
+        """Recompute the run's drift tables with other settings (None keeps those its drift
+        tables were computed with): the period, per outlet or not, the significance level, the
+        smallest change called emerging or fading, the share method (acc, pacc, pcc or raw; None:
+        each narrative's stored method) and a labelled calibration sample. ``save=True``
+        replaces the run's drift tables (what ``narratives drift`` does)."""
         from narratives.drift import drift_tables
         from narratives.runs import replace_tables
         from narratives.shares import run_estimates
 
-        settings = self.config.drift_settings(
-            period=period, by_source=by_source, alpha=alpha, min_change=min_change
-        )
+        self._refresh()
+        if shares not in (None, *SHARE_CHOICES):
+            raise InputError(
+                f"unknown share method {shares!r} (choose one of {', '.join(SHARE_CHOICES)})",
+                field="shares",
+            )
+        current = self.record.drift.settings if self.record.drift else self.config.drift
+        changes = {"period": period, "by_source": by_source, "alpha": alpha}
+        changes["min_change"] = min_change
+        settings = replace(current, **{k: v for k, v in changes.items() if v is not None})
         share_settings = self.config.shares
         if calibration is not None:
             share_settings = replace(share_settings, calibration=str(calibration))
@@ -381,9 +442,8 @@ class Run(StoredRun):
         )
         if save:
             replace_tables(self.path, result.tables, lambda r: replace(r, drift=result.info()))
-            self._cache.clear()
-            self._recomputed.clear()
-            self.record = replace(self.record, drift=result.info())
+            self._stamp = -1
+            self._refresh()
         return result
 
     def _stored_table(self, name: str, of: Of) -> pl.DataFrame:
@@ -395,15 +455,16 @@ class Run(StoredRun):
         _check_of(of)
         if by not in (None, "source"):
             raise InputError(f"by must be None or 'source', got {by!r}", field="by")
+        self._refresh()
         stored = self.record.drift
         same_period = period is None or period in (stored.period, stored.settings.period)
         has_outlets = stored.settings.by_source or by is None
         if same_period and has_outlets:
             table = self._stored_table(name, of)
         else:
-            key = period or stored.period
+            key = (period or stored.period, by == "source" or stored.settings.by_source)
             if key not in self._recomputed:
-                self._recomputed[key] = self.compute_drift(period=key, by_source=True)
+                self._recomputed[key] = self.compute_drift(period=key[0], by_source=key[1])
             tables = self._recomputed[key].tables
             table = tables[f"narrative_{name}" if of == "narratives" else name]
         sources = pl.col("source") == _ALL_SOURCES
@@ -414,7 +475,7 @@ class Run(StoredRun):
         key = _KEYS[of]
         table = self.table("topics" if of == "topics" else "narratives")
         known = table[key].to_list()
-        if value not in known:
+        if isinstance(value, bool) or not isinstance(value, int | str) or value not in known:
             shown = ", ".join(str(k) for k in known[:20])
             raise InputError(
                 f"no {of[:-1]} {value!r} in run {self.name} (known: {shown})", field=key

@@ -6,6 +6,7 @@ exit non-zero: 2 for bad input, 3 for a bad run directory.
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -112,16 +113,25 @@ def train(
         verbose=not quiet,
     )
     print_topics(trained.path)
-    timings = ", ".join(f"{k} {v:.1f}s" for k, v in trained.record.timings.items())
+    timings = ", ".join(f"{k} {v:.1f}s" for k, v in trained.timings.items())
     click.echo(f"\nrun: {trained.path}  ({timings})")
 
 
 @cli.command("runs")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Also read every table of every run in full (slower), and exit 3 if one is damaged.",
+)
 @MODELS_OPTION
-def list_runs_command(models_dir) -> None:
-    """List the complete runs, newest first."""
+def list_runs_command(check, models_dir) -> None:
+    """List the complete runs, newest first; name the damaged and unfinished ones.
+
+    A run is listed when its run.json reads, every table's footer and columns match the contract
+    and every row count matches what run.json recorded.
+    """
     from narratives.api import list_runs
-    from narratives.runs import broken_runs
+    from narratives.runs import broken_runs, leftovers, run_problems
 
     directory = _models_dir(models_dir)
     runs = list_runs(directory)
@@ -131,8 +141,23 @@ def list_runs_command(models_dir) -> None:
         names = {"name": "run", "created_at": "created", "n_documents": "documents"}
         names |= {"n_passages": "passages", "n_topics": "topics", "n_narratives": "narratives"}
         echo_table(runs.select(*names, "embedder").rename(names))
+    damaged = 0
+    if check:
+        for path in runs["path"]:
+            for problem in run_problems(Path(path), full=True):
+                damaged += 1
+                click.echo(f"damaged: {problem}", err=True)
     for path in broken_runs(directory):
-        click.echo(f"skipped (incomplete or corrupt): {path}", err=True)
+        damaged += 1
+        problems = run_problems(path) or ["not a run"]
+        click.echo(f"damaged or incomplete: {path} ({problems[0]})", err=True)
+    for path in leftovers(directory):
+        click.echo(
+            f"unfinished: {path} (left by a stopped training; the next training removes it)",
+            err=True,
+        )
+    if check and damaged:
+        raise SystemExit(3)
 
 
 @cli.command()
@@ -166,14 +191,23 @@ def topics(run, show_all, models_dir) -> None:
 def export(run, fmt, out, models_dir) -> None:
     """Export the tables of RUN: narratives, topics, documents with their narratives, drift."""
     from narratives.api import open_run
+    from narratives.runs import check_writable_dir
 
-    for path in open_run(run, _models_dir(models_dir)).export(out, format=fmt):
+    loaded = open_run(run, _models_dir(models_dir))
+    check_writable_dir(out, "out")
+    for path in loaded.export(out, format=fmt):
         click.echo(str(path))
 
 
 @cli.command("dashboard")
 @click.argument("run", required=False)
-@click.option("--port", type=int, default=8501, show_default=True, help="Port to serve on.")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=8501,
+    show_default=True,
+    help="Port to serve on.",
+)
 @click.option(
     "--host",
     default="localhost",
@@ -230,8 +264,23 @@ cli.add_command(evaluate)
 cli.add_command(label)
 
 
+EXIT_CODES = {
+    0: "success",
+    1: "an error of narratives not covered below",
+    2: "bad input: corpus, config, catalog, labels or an option (the message names file, row, "
+    "field)",
+    3: "a missing, incomplete or damaged run (`narratives runs --check` finds them)",
+    4: "the file system refused: a folder that cannot be written, a full disk, a path that is "
+    "not a directory",
+    70: "a bug in narratives: the message names the file holding the traceback",
+    130: "interrupted (Ctrl+C); nothing half-written is left",
+}
+"""Every exit status of `narratives` (README, "What happens with bad input")."""
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: user errors become one line on stderr and a non-zero exit."""
+    """Console entry point: every failure becomes one line on stderr and a documented exit code
+    (EXIT_CODES); a bug becomes one line naming the file that holds its traceback."""
     warnings.showwarning = _show_warning
     try:
         cli.main(args=argv, prog_name="narratives", standalone_mode=False)
@@ -247,6 +296,32 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted; nothing was written", err=True)
         sys.exit(130)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"error: {where}{exc.strerror or exc}", err=True)
+        sys.exit(4)
+    except Exception as exc:
+        saved = _save_traceback(exc)
+        click.echo(
+            f"error: internal error (a bug in narratives {__version__}): "
+            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}; "
+            f"the traceback is in {saved}",
+            err=True,
+        )
+        sys.exit(70)
+
+
+def _save_traceback(exc: BaseException) -> Path:
+    """Write the traceback of an unexpected exception to a file in the temp folder."""
+    import tempfile
+    import traceback
+    from datetime import UTC, datetime
+
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    path = Path(tempfile.gettempdir()) / f"narratives-error-{stamp}-{os.getpid()}.txt"
+    text = "".join(traceback.format_exception(exc))
+    path.write_text(f"narratives {__version__}, argv {sys.argv!r}\n\n{text}", encoding="utf-8")
+    return path
 
 
 if __name__ == "__main__":

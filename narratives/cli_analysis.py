@@ -69,8 +69,10 @@ def drift(
     """
     from narratives.api import open_run
     from narratives.export import write_table
+    from narratives.runs import check_writable_dir
 
     loaded = open_run(run, _models_dir(models_dir))
+    check_writable_dir(loaded.path if out is None else out, "run" if out is None else "out")
     result = loaded.compute_drift(
         period=period,
         by_source=None if by is None else by == "source",
@@ -84,7 +86,6 @@ def drift(
     if out is None:
         click.echo(f"\ntables written into {loaded.path}")
         return
-    out.mkdir(parents=True, exist_ok=True)
     for name, frame in result.tables.items():
         write_table(frame, out / f"{name}.{fmt}", fmt)
     click.echo(f"\ntables written into {out}")

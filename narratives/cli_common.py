@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from narratives.api import SHARE_CHOICES
 from narratives.errors import InputError
 
 MODELS_OPTION = click.option(
@@ -16,9 +17,6 @@ MODELS_OPTION = click.option(
     default=None,
     help="Where runs live (default: $NARRATIVES_MODELS_DIR or ./models).",
 )
-
-
-SHARE_CHOICES = ("acc", "pacc", "pcc", "raw")
 
 
 def share_options(default: str) -> Callable[[Any], Any]:

@@ -134,14 +134,19 @@ def load_frame(
 
 
 def _as_polars(frame: object, label: Path) -> pl.DataFrame:
-    """A polars DataFrame from a polars or pandas one (a LazyFrame is collected)."""
+    """A polars DataFrame from a polars or pandas one (a LazyFrame is collected; a pandas index
+    with a name, such as ``doc_id``, becomes a column)."""
     if isinstance(frame, pl.LazyFrame):
-        frame = frame.collect()
+        try:
+            frame = frame.collect()
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise InputError(f"cannot collect the LazyFrame: {exc}", path=label) from None
     if isinstance(frame, pl.DataFrame):
         return frame
     if type(frame).__module__.startswith("pandas") and type(frame).__name__ == "DataFrame":
+        named_index = any(name is not None for name in frame.index.names)
         try:
-            return pl.from_pandas(frame)
+            return pl.from_pandas(frame, include_index=named_index)
         except Exception as exc:  # pyarrow names the column it could not convert
             raise InputError(f"cannot read the pandas DataFrame: {exc}", path=label) from None
     raise InputError(
@@ -224,6 +229,15 @@ def _records_frame(
     """Raw frame (String columns) from JSON objects, keeping only the mapped fields present."""
     present = dict.fromkeys(key for obj in records for key in obj)
     _require_text(list(present), cmap, path, has_rows=bool(records))
+    for row, obj in zip(rows, records, strict=True):
+        value = obj.get(cmap.text)
+        if value is not None and not isinstance(value, str):
+            raise InputError(
+                f"the text is a JSON {_json_kind(value)}, not a string",
+                path=path,
+                row=row,
+                field=cmap.text,
+            )
     data = {
         name: pl.Series(name, [json_text(obj.get(source)) for obj in records], dtype=pl.String)
         for name, source in cmap.items()
@@ -233,6 +247,11 @@ def _records_frame(
     return frame.with_columns(
         pl.Series(ROW, rows, dtype=pl.Int64), pl.lit(str(path), dtype=pl.String).alias(PATH)
     )
+
+
+def _json_kind(value: object) -> str:
+    kinds = {bool: "boolean", int: "number", float: "number", dict: "object", list: "array"}
+    return kinds.get(type(value), type(value).__name__)
 
 
 def _require_text(
@@ -261,6 +280,11 @@ def _select_columns(
     """Rename the mapped columns of a table (CSV, Parquet, a DataFrame); non-date columns are
     cast to String."""
     _require_text(table.columns, cmap, path, has_rows=table.height > 0, hint=hint)
+    text_type = table.schema[cmap.text]
+    if text_type not in (pl.String, pl.Categorical, pl.Null) and not isinstance(text_type, pl.Enum):
+        raise InputError(
+            f"the text column holds {text_type} values, not strings", path=path, field=cmap.text
+        )
     exprs = []
     for name, source in cmap.items():
         if source not in table.columns:

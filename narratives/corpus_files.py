@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import polars as pl
@@ -72,17 +73,32 @@ def read_csv_strings(path: Path) -> pl.DataFrame:
     decode(data, path, offset=path.stat().st_size - len(data), csv_rows=True)
     if not data.strip():
         raise InputError("no documents (the file is empty)", path=path)
+    separator = csv_separator(data)
     try:
-        return pl.read_csv(io.BytesIO(data), infer_schema=False)
+        return pl.read_csv(io.BytesIO(data), infer_schema=False, separator=separator)
     except pl.exceptions.PolarsError as exc:
-        row = _csv_ragged_row(data.decode("utf-8"))
-        raise InputError(f"cannot read CSV: {first_line(exc)}", path=path, row=row) from None
+        row = _csv_ragged_row(data.decode("utf-8"), separator)
+        named = "" if separator == "," else f" (read with delimiter {separator!r})"
+        raise InputError(f"cannot read CSV{named}: {first_line(exc)}", path=path, row=row) from None
 
 
-def _csv_ragged_row(text: str) -> int | None:
+SEPARATORS = (",", ";", "\t", "|")
+
+
+def csv_separator(data: bytes) -> str:
+    """The delimiter of a CSV from its header line: the candidate it holds most often outside
+    quotes (``;`` for a German Excel export, a tab for TSV), a comma by default."""
+    header = data.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    unquoted = re.sub(r'"[^"]*"', "", header)
+    counts = {sep: unquoted.count(sep) for sep in SEPARATORS}
+    best = max(SEPARATORS, key=lambda sep: counts[sep])
+    return best if counts[best] > 0 else ","
+
+
+def _csv_ragged_row(text: str, separator: str = ",") -> int | None:
     """1-based data row of the first CSV record with more fields than the header, if any."""
     try:
-        records = csv.reader(io.StringIO(text))
+        records = csv.reader(io.StringIO(text), delimiter=separator)
         width = len(next(records, []))
         return next((i for i, rec in enumerate(records, start=1) if len(rec) > width), None)
     except csv.Error:
@@ -155,8 +171,14 @@ def read_directory(root: Path) -> pl.DataFrame:
     return pl.DataFrame(columns, schema=schema)
 
 
+def _inside(root: Path, file: Path) -> bool:
+    """Whether ``file``, its links resolved, lies inside the folder ``root``."""
+    return file.resolve().is_relative_to(root.resolve())
+
+
 def _txt_files(root: Path) -> list[str]:
-    """Relative POSIX paths of the .txt files under ``root``, sorted, hidden ones skipped."""
+    """Relative POSIX paths of the .txt files under ``root``, sorted; hidden ones are skipped,
+    and a link to a file outside the folder is an InputError."""
     found = []
     for file in root.rglob("*"):
         rel = file.relative_to(root)
@@ -164,6 +186,11 @@ def _txt_files(root: Path) -> list[str]:
             continue
         if any(part.startswith(".") for part in rel.parts):
             continue
+        if not _inside(root, file):
+            raise InputError(
+                f"links to {file.resolve()}, outside the corpus folder; copy the file in instead",
+                path=file,
+            )
         found.append(rel.as_posix())
     return sorted(found)
 
@@ -190,6 +217,14 @@ def _read_manifest(root: Path) -> tuple[Path | None, list[tuple[str, int, dict]]
         if value is None or not value.strip():
             raise InputError("no file name", path=path, row=row, field="file")
         rel = Path(value.strip()).as_posix()
+        if not _inside(root, root / rel):
+            raise InputError(
+                f"file '{rel}' is outside the corpus folder {root}; a manifest may only name "
+                "files inside it",
+                path=path,
+                row=row,
+                field="file",
+            )
         if not (root / rel).is_file():
             raise InputError(f"file '{rel}' not found in {root}", path=path, row=row, field="file")
         entries.append((rel, row, record))

@@ -130,6 +130,7 @@ class RunRecord:
     parent: str | None = None
     name: str = ""
     files: tuple[str, ...] = ()
+    table_rows: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (the config nested as in its TOML)."""
@@ -158,7 +159,7 @@ class RunRecord:
         for name, kind in parts.items():
             if data.get(name) is not None:
                 values[name] = _part(kind, data[name], f"{where}field '{name}'")
-        for name in ("model", "embedding_cache", "timings", "evaluation"):
+        for name in ("model", "embedding_cache", "timings", "evaluation", "table_rows"):
             if data.get(name) is not None:
                 values[name] = _checked(data[name], dict, f"{where}field '{name}'")
         for name in ("created_at", "package_version", "name", "parent"):
@@ -168,9 +169,13 @@ class RunRecord:
             values["files"] = tuple(_checked(data["files"], list, f"{where}field 'files'"))
         return cls(**values)
 
-    def with_files(self, name: str, files: list[str]) -> RunRecord:
-        """This record as written under ``name`` with ``files`` in its directory."""
-        return replace(self, name=name, files=tuple(sorted(files)))
+    def with_files(
+        self, name: str, files: list[str], table_rows: dict[str, int] | None = None
+    ) -> RunRecord:
+        """This record as written under ``name`` with ``files`` in its directory and the row
+        counts of the tables written (added to those it had), to check the tables against."""
+        rows = self.table_rows | (table_rows or {})
+        return replace(self, name=name, files=tuple(sorted(files)), table_rows=rows)
 
 
 def _checked(value: Any, kind: type, where: str) -> Any:

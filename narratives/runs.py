@@ -32,7 +32,14 @@ if TYPE_CHECKING:
 
 RUN_RECORD = "run.json"
 MODEL_DIR = "model"
+OWNER_FILE = ".owner"
+"""In a staging directory: the PID of the training that writes it (a lock: while that process
+lives, nobody sweeps the directory)."""
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_STAGING = re.compile(r"^\.(tmp|old)-(.+)-[0-9a-f]{8}$")
+_UNOWNED_GRACE_S = 300
+"""A staging directory without an owner file is left alone this long (its training may be
+between creating it and writing the file)."""
 
 
 def default_models_dir() -> Path:
@@ -45,6 +52,24 @@ def new_run_name(corpus: Path, now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)
     stem = re.sub(r"[^A-Za-z0-9_-]+", "-", corpus.stem or corpus.name or "corpus").strip("-")
     return f"{stem or 'corpus'}-{now:%Y%m%d-%H%M%S}"
+
+
+def check_writable_dir(path: Path, field: str) -> Path:
+    """Create ``path`` if needed and prove it takes a file (a test write), before any expensive
+    work; an InputError naming the folder, the option and the reason otherwise."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError("not a directory (it is a file)", path=path, field=field)
+    probe = path / f".write-test-{os.getpid()}"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(
+            f"cannot write here ({exc.strerror or exc})", path=path, field=field
+        ) from None
+    return path
 
 
 def check_run_name(name: str) -> str:
@@ -82,22 +107,37 @@ def write_run(
     staging = models_dir / f".tmp-{name}-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
     try:
+        (staging / OWNER_FILE).write_text(str(os.getpid()), encoding="utf-8")
         for table_name, frame in tables.items():
             frame.write_parquet(staging / f"{table_name}.parquet")
         if write_model is not None:
             write_model(staging / MODEL_DIR)
-        record = record.with_files(name, [p.name for p in staging.iterdir()])
+        (staging / OWNER_FILE).unlink()
+        rows = {table_name: frame.height for table_name, frame in tables.items()}
+        record = record.with_files(name, [p.name for p in staging.iterdir()], rows)
         _write_record(staging / RUN_RECORD, record)
-        _swap_into_place(staging, final)
+        _swap_into_place(staging, final, overwrite=overwrite)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return final
 
 
-def _swap_into_place(staging: Path, final: Path) -> None:
-    if not final.exists():
-        os.replace(staging, final)
+def _swap_into_place(staging: Path, final: Path, *, overwrite: bool = False) -> None:
+    """Rename the complete staging directory to ``final``, replacing a run there only with
+    ``overwrite``; a run another training wrote under the same name meanwhile is kept."""
+    if not final.exists() or not overwrite:
+        try:
+            os.rename(staging, final)
+        except OSError as exc:
+            if not final.exists():
+                raise
+            raise InputError(
+                "another training wrote a run of this name meanwhile (kept as it is); choose "
+                "another --run or pass --overwrite",
+                path=final,
+                field="run",
+            ) from exc
         return
     retired = final.with_name(f".old-{final.name}-{uuid.uuid4().hex[:8]}")
     os.replace(final, retired)
@@ -107,6 +147,64 @@ def _swap_into_place(staging: Path, final: Path) -> None:
         os.replace(retired, final)
         raise
     shutil.rmtree(retired, ignore_errors=True)
+
+
+def _owner_alive(staging: Path) -> bool:
+    """Whether the process that owns a staging directory still runs (or might: no owner file
+    yet and younger than the grace period)."""
+    owner = staging / OWNER_FILE
+    try:
+        pid = int(owner.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        try:
+            age = datetime.now(UTC).timestamp() - staging.stat().st_mtime
+        except OSError:
+            return False
+        return owner.exists() or age < _UNOWNED_GRACE_S
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return pid != 0
+
+
+def leftovers(models_dir: Path) -> list[Path]:
+    """Staging directories under ``models_dir`` that no live training owns: what a killed or
+    crashed training left behind."""
+    if not models_dir.is_dir():
+        return []
+    found = []
+    for path in sorted(models_dir.iterdir()):
+        match = _STAGING.match(path.name)
+        if not match or not path.is_dir():
+            continue
+        if match.group(1) == "tmp" and _owner_alive(path):
+            continue
+        found.append(path)
+    return found
+
+
+def sweep_leftovers(models_dir: Path) -> list[str]:
+    """Remove what killed trainings left under ``models_dir``; returns a note per directory.
+
+    A ``.tmp-<run>-*`` directory is a run that was never complete: removed. An ``.old-<run>-*``
+    directory is a run that was being replaced: put back when ``<run>`` is missing (the kill
+    came between the two renames), else removed.
+    """
+    notes = []
+    for path in leftovers(models_dir):
+        kind, name = _STAGING.match(path.name).groups()
+        final = models_dir / name
+        if kind == "old" and not final.exists():
+            os.replace(path, final)
+            notes.append(f"restored {final} from {path.name} (a replacement was interrupted)")
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        what = "an unfinished training" if kind == "tmp" else "an interrupted replacement"
+        notes.append(f"removed {path} (left by {what})")
+    return notes
 
 
 def replace_tables(
@@ -125,7 +223,8 @@ def replace_tables(
             frame.write_parquet(tmp)
             staged.append((tmp, run_path / f"{name}.parquet"))
         files = set(record.files) | {p.name for _, p in staged}
-        record = update(record).with_files(record.name or run_path.name, list(files))
+        rows = {name: frame.height for name, frame in tables.items()}
+        record = update(record).with_files(record.name or run_path.name, list(files), rows)
         tmp_record = run_path / f".{RUN_RECORD}.tmp"
         _write_record(tmp_record, record)
         staged.append((tmp_record, run_path / RUN_RECORD))
@@ -267,6 +366,48 @@ def _read_table(run_path: Path, name: str, columns: list[str] | None = None) -> 
     return frame
 
 
+def table_rows_on_disk(path: Path) -> int:
+    """The row count of a Parquet file from its footer alone; RunError when it is unreadable."""
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_metadata(path).num_rows
+    except Exception as exc:
+        raise RunError(f"{path}: not a readable Parquet file ({exc.__class__.__name__})") from exc
+
+
+def run_problems(run_path: Path, *, full: bool = False) -> list[str]:
+    """What is wrong with a run directory, one line each (empty: the run is sound).
+
+    Checks run.json, that every required table is there, every table's footer, columns and row
+    count against what run.json recorded; ``full`` also reads every table's data.
+    """
+    try:
+        record = read_record(run_path)
+    except RunError as exc:
+        return [str(exc)]
+    problems = []
+    names = {*REQUIRED_TABLES, *(t for t in TABLE_SCHEMAS if (run_path / f"{t}.parquet").exists())}
+    names |= {f[: -len(".parquet")] for f in record.files if f.endswith(".parquet")}
+    for name in sorted(names):
+        path = run_path / f"{name}.parquet"
+        try:
+            check_table(run_path, name)
+            rows = table_rows_on_disk(path)
+            expected = record.table_rows.get(name)
+            if expected is not None and rows != expected:
+                raise RunError(f"{path}: {rows} rows, run.json recorded {expected}")
+            if full:
+                read = pl.read_parquet(path)
+                if read.height != rows:
+                    raise RunError(f"{path}: {read.height} rows read, the footer says {rows}")
+        except RunError as exc:
+            problems.append(str(exc))
+        except Exception as exc:
+            problems.append(f"{path}: not a readable Parquet file ({exc.__class__.__name__})")
+    return problems
+
+
 def read_record(run_path: Path) -> RunRecord:
     """The run.json of ``run_path``; missing or corrupt is a RunError naming the file and field."""
     path = run_path / RUN_RECORD
@@ -347,18 +488,14 @@ def list_runs(models_dir: Path | None = None) -> list[RunSummary]:
     for path in models_dir.iterdir():
         if path.name.startswith(".") or not path.is_dir():
             continue
-        try:
-            record = read_record(path)
-        except RunError:
+        if run_problems(path):
             continue
-        if any(not (path / f"{t}.parquet").is_file() for t in REQUIRED_TABLES):
-            continue
-        summaries.append(RunSummary.of(path, record))
+        summaries.append(RunSummary.of(path, read_record(path)))
     return sorted(summaries, key=lambda s: (s.created_at, s.name), reverse=True)
 
 
 def broken_runs(models_dir: Path | None = None) -> list[Path]:
-    """Visible directories under ``models_dir`` that are not complete runs."""
+    """Visible directories under ``models_dir`` that are not complete, sound runs."""
     models_dir = models_dir or default_models_dir()
     if not models_dir.is_dir():
         return []

@@ -49,7 +49,12 @@ def test_a_polars_and_a_pandas_dataframe_train_the_same_run_as_the_folder(
 ) -> None:
     frame = _seeds_frame()
     from_polars = narratives.train(
-        frame, run="polars", models_dir=models, progress=False, verbose=False
+        frame.rename({"text": "body"}),
+        columns={"text": "body"},
+        run="polars",
+        models_dir=models,
+        progress=False,
+        verbose=False,
     )
     from_pandas = narratives.train(
         frame.to_pandas(), run="pandas", models_dir=models, progress=False, verbose=False
@@ -222,3 +227,41 @@ def test_the_docstring_examples_run(
     result = doctest.testmod(narratives.api, extraglobs={"pl": pl}, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 8 and result.failed == 0
     assert os.path.isdir("models/seeds-demo")
+
+
+def test_a_run_opened_twice_follows_what_the_other_rewrote(seeds_run: Path, tmp_path: Path) -> None:
+    shutil.copytree(seeds_run, tmp_path / "seeds")
+    reader, writer = (narratives.open_run(tmp_path / "seeds") for _ in range(2))
+    assert reader == writer and len({reader, writer}) == 1
+    assert reader.prevalence()["period"].dt.month().n_unique() > 1, "monthly to begin with"
+    writer.compute_drift(period="year", save=True)
+    assert reader.record.drift is not None
+    yearly = reader.prevalence()
+    assert reader.record.drift.period == "year"
+    assert yearly["period"].dt.month().unique().to_list() == [1]
+    assert reader.prevalence(period="month")["period"].dt.month().n_unique() > 1
+
+
+def test_another_period_keeps_the_runs_outlet_setting_as_the_cli_does(
+    seeds_run: Path, tmp_path: Path, capsys
+) -> None:
+    shutil.copytree(seeds_run, tmp_path / "seeds")
+    run = narratives.open_run(tmp_path / "seeds")
+    run.compute_drift(by_source=False, save=True)
+    code, _, err = run_cli(
+        ["drift", str(run.path), "--period", "year", "--out", str(tmp_path / "d")], capsys
+    )
+    assert code == 0, err
+    by_cli = pl.read_parquet(tmp_path / "d" / "narrative_prevalence.parquet").drop("source")
+    by_api = run.prevalence(period="year").drop("label")
+    assert_frame_equal(by_api, by_cli)
+
+
+def test_queries_reject_what_they_cannot_answer(path_run: narratives.Run) -> None:
+    with pytest.raises(narratives.InputError, match="unknown share method 'foo'"):
+        path_run.compute_drift(shares="foo")
+    with pytest.raises(narratives.InputError, match=r"no outlet 'Nope' .*outlets: RT DE"):
+        path_run.documents(source="Nope")
+    with pytest.raises(narratives.InputError, match="no topic True"):
+        path_run.keywords(True)  # type: ignore[arg-type]
+    assert "label" in path_run.keywords("ammunition-shortage").columns

@@ -133,6 +133,9 @@ def old_run(seeds_models: Path) -> Path:
     record = json.loads((old / "run.json").read_text())
     record["metrics"].pop("n_documents_with_narrative", None)
     record["metrics"]["n_new_topics"] = topics.height
+    gone = {f"{name}.parquet" for name in (*NARRATIVE_TABLES, *NARRATIVE_DRIFT_TABLES)}
+    record["files"] = [f for f in record.get("files", []) if f not in gone]
+    record.pop("table_rows", None)
     (old / "run.json").write_text(json.dumps(record))
     return old
 

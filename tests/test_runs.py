@@ -140,7 +140,9 @@ def test_run_record_round_trips_and_old_flat_records_still_load(tmp_path: Path) 
     )
     path = write_run(tmp_path, "r", _tables(), record)
     loaded = load_run(path)
-    assert loaded.record == record.with_files("r", loaded.record.files)
+    rows = {name: frame.height for name, frame in _tables().items()}
+    assert loaded.record == record.with_files("r", loaded.record.files, rows)
+    assert loaded.record.table_rows == rows
     assert loaded.config.model.min_topic_size == 4 and loaded.record.parent == "older-run"
     old = json.loads((path / "run.json").read_text())
     old["config"] = {"seed": 3, "min_topic_size": 6, "period": "month", "drift_alpha": 0.01}
