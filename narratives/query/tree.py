@@ -1,5 +1,9 @@
 """The parsed query: a tree of terms, phrases, NEAR, AND, OR and NOT nodes, each able to test a
-passage and to say which token ranges satisfied it."""
+passage and to say which token ranges satisfied it.
+
+``_present`` is a necessary condition that costs only dictionary look-ups (every term a match
+needs occurs in the passage); phrases and NEAR test it before their positional work, which most
+passages never reach."""
 
 from __future__ import annotations
 
@@ -46,6 +50,9 @@ class Term:
     def _test(self, tokens: QueryTokens) -> bool:
         return bool(self._hits(tokens))
 
+    def _present(self, tokens: QueryTokens) -> bool:
+        return self._test(tokens)
+
     def _spans(self, tokens: QueryTokens) -> list[Span]:
         return [(position, position + 1) for position in self._positions(tokens)]
 
@@ -64,7 +71,10 @@ class Phrase:
         return '"' + " ".join(map(str, self.words)) + '"'
 
     def _test(self, tokens: QueryTokens) -> bool:
-        return bool(self._spans(tokens))
+        return self._present(tokens) and bool(self._spans(tokens))
+
+    def _present(self, tokens: QueryTokens) -> bool:
+        return all(word._present(tokens) for word in self.words)
 
     def _spans(self, tokens: QueryTokens) -> list[Span]:
         starts = self.words[0]._positions(tokens)
@@ -106,8 +116,13 @@ class Near:
     def _test(self, tokens: QueryTokens) -> bool:
         return bool(self._spans(tokens))
 
+    def _present(self, tokens: QueryTokens) -> bool:
+        return self.left._present(tokens) and self.right._present(tokens)
+
     def _spans(self, tokens: QueryTokens) -> list[Span]:
         """The range from the first to the last token of each close pair of matches."""
+        if not self._present(tokens):
+            return []
         left = self.left._spans(tokens)
         if not left:
             return []
@@ -142,6 +157,9 @@ class And:
     def _test(self, tokens: QueryTokens) -> bool:
         return all(child._test(tokens) for child in self.children)
 
+    def _present(self, tokens: QueryTokens) -> bool:
+        return all(child._present(tokens) for child in self.children)
+
     def _spans(self, tokens: QueryTokens) -> list[Span]:
         if not self._test(tokens):
             return []
@@ -164,6 +182,9 @@ class Or:
     def _test(self, tokens: QueryTokens) -> bool:
         return any(child._test(tokens) for child in self.children)
 
+    def _present(self, tokens: QueryTokens) -> bool:
+        return any(child._present(tokens) for child in self.children)
+
     def _spans(self, tokens: QueryTokens) -> list[Span]:
         return [span for child in self.children for span in child._spans(tokens)]
 
@@ -184,6 +205,10 @@ class Not:
 
     def _test(self, tokens: QueryTokens) -> bool:
         return not self.child._test(tokens)
+
+    def _present(self, tokens: QueryTokens) -> bool:
+        """Whatever the passage holds, a NOT may hold: it never rules a match out early."""
+        return True
 
     def _spans(self, tokens: QueryTokens) -> list[Span]:
         return []
