@@ -4,6 +4,7 @@ The Python API (the CLI is a user of it; names in ``__all__`` keep working acros
 versions; every query returns a polars DataFrame, ``.to_pandas()`` is one call away):
 
 - :func:`train` trains on a corpus path or a polars/pandas DataFrame and returns a :class:`Run`;
+- :func:`assign` places new articles into a run without refitting (a new run, same topic ids);
 - :func:`open_run` opens a run by name or path (the newest by default); :func:`list_runs` lists
   them;
 - :class:`Run` answers ``topics()``, ``narratives()``, ``documents()``, ``prevalence()``,
@@ -30,7 +31,15 @@ from typing import TYPE_CHECKING, Any
 from narratives.errors import InputError, NarrativesError, RunError
 
 if TYPE_CHECKING:
-    from narratives.api import Run, default_config, list_runs, load_catalog, open_run, train
+    from narratives.api import (
+        Run,
+        assign,
+        default_config,
+        list_runs,
+        load_catalog,
+        open_run,
+        train,
+    )
     from narratives.catalog import Catalog
     from narratives.config import TrainConfig
 
@@ -44,6 +53,7 @@ __all__ = [
     "RunError",
     "TrainConfig",
     "__version__",
+    "assign",
     "default_config",
     "list_runs",
     "load_catalog",
@@ -55,6 +65,7 @@ _LAZY = {
     "Catalog": "narratives.catalog",
     "Run": "narratives.api",
     "TrainConfig": "narratives.config",
+    "assign": "narratives.api",
     "default_config": "narratives.api",
     "list_runs": "narratives.api",
     "load_catalog": "narratives.api",

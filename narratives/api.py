@@ -164,6 +164,43 @@ def train(
 
 
 @_public
+def assign(
+    run: Run | str | Path,
+    corpus: str | Path | Any,
+    *,
+    name: str | None = None,
+    models_dir: str | Path | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+    verbose: bool = True,
+) -> Run:
+    """Place new articles into a run without refitting and return the new run (what
+    ``narratives assign`` does).
+
+    ``run`` is a :class:`Run`, a run name or a path; ``corpus`` a path or a DataFrame, as for
+    :func:`train`. Articles the run already holds (by doc_id or text) are skipped; passages that
+    fit no topic stay unassigned, and enough of them form candidate topics with new ids. The new
+    run (default name ``<run>-<UTC timestamp>``) keeps the topic ids, recomputes the drift over
+    the whole span, names its parent and adds a ``novelty`` table (``Run.novelty()``).
+    """
+    from narratives.assign import assign as assign_articles
+
+    parent = run if isinstance(run, Run) else open_run(run, models_dir)
+    result = assign_articles(
+        parent,
+        corpus,
+        name=name,
+        models_dir=Path(models_dir) if models_dir is not None else None,
+        overwrite=overwrite,
+        progress=progress,
+        log=_stderr if verbose else None,
+    )
+    assigned = open_run(result.run_path)
+    assigned.timings = result.timings
+    return assigned
+
+
+@_public
 def open_run(name_or_path: str | Path | None = None, models_dir: str | Path | None = None) -> Run:
     """Open a run by name (under ``models_dir``), by path, or the newest run when None.
 
@@ -379,6 +416,27 @@ class Run(StoredRun):
         self._check_id(topic, of)
         table = self._stored_table("keyword_drift", of)
         return _labelled(self, table.filter(pl.col(_KEYS[of]) == topic).sort("period"), of)
+
+    @_public
+    def novelty(self) -> pl.DataFrame:
+        """What the articles added by ``narratives assign`` brought (empty for a trained run):
+        per period the share of new documents that fit no topic (kind unassigned), and each
+        topic's and candidate topic's popularity, signal class (noise, weak, strong) and trend,
+        strong and weak signals first."""
+        from narratives.schemas import NOVELTY
+
+        if not self.has_table("novelty"):
+            return pl.DataFrame(schema=NOVELTY)
+        order = pl.col("signal").replace_strict(
+            {"strong": 0, "weak": 1, "noise": 2}, default=3, return_dtype=pl.Int8
+        )
+        return _labelled(
+            self,
+            self.table("novelty").sort(
+                order, "period", "topic_id", descending=[False, True, False]
+            ),
+            "topics",
+        )
 
     @_public
     def export(self, directory: str | Path, format: str = "parquet") -> list[Path]:

@@ -15,6 +15,7 @@ import click
 
 from narratives import __version__
 from narratives.cli_analysis import drift, evaluate, label
+from narratives.cli_assign import assign
 from narratives.cli_common import MODELS_OPTION, _models_dir, _parse_columns, share_options
 from narratives.defaults import DEFAULT_SEED
 from narratives.errors import NarrativesError, NarrativesWarning
@@ -259,6 +260,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 _python_show_warning = warnings.showwarning
 
 
+cli.add_command(assign)
 cli.add_command(drift)
 cli.add_command(evaluate)
 cli.add_command(label)

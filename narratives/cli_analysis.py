@@ -82,6 +82,9 @@ def drift(
         calibration=calibration,
         save=out is None,
     )
+    from narratives.cli_assign import print_signals
+
+    print_signals(loaded)
     print_drift(loaded, result, limit)
     if out is None:
         click.echo(f"\ntables written into {loaded.path}")

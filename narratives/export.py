@@ -15,7 +15,12 @@ from pathlib import Path
 import polars as pl
 
 from narratives.runs import Run
-from narratives.schemas import DRIFT_TABLES, NARRATIVE_DRIFT_TABLES, NARRATIVE_TABLES
+from narratives.schemas import (
+    DRIFT_TABLES,
+    NARRATIVE_DRIFT_TABLES,
+    NARRATIVE_TABLES,
+    NOVELTY_TABLES,
+)
 
 FORMATS = ("csv", "parquet", "json")
 LIST_SEPARATOR = "; "
@@ -98,7 +103,7 @@ def export_tables(run: Run) -> dict[str, pl.DataFrame]:
         "document_topics": document_topics(run),
         "document_narratives": document_narratives_table(run),
     }
-    for optional in (*NARRATIVE_TABLES, *DRIFT_TABLES, *NARRATIVE_DRIFT_TABLES):
+    for optional in (*NARRATIVE_TABLES, *DRIFT_TABLES, *NARRATIVE_DRIFT_TABLES, *NOVELTY_TABLES):
         if run.has_table(optional):
             tables[optional] = run.table(optional)
     return tables

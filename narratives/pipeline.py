@@ -32,7 +32,6 @@ from narratives.embed import (
     open_cache,
     save_fitted_embedder,
 )
-from narratives.errors import InputError
 from narratives.feedback import user_catalog_path
 from narratives.model import TopicModel
 from narratives.record import (
@@ -43,13 +42,7 @@ from narratives.record import (
     RunMetrics,
     RunRecord,
 )
-from narratives.runs import (
-    check_run_name,
-    check_writable_dir,
-    new_run_name,
-    sweep_leftovers,
-    write_run,
-)
+from narratives.runs import new_run_name, prepare_target, write_run
 from narratives.shares import ShareEstimate, estimates_table, share_estimates
 from narratives.text import split_passages
 
@@ -297,17 +290,7 @@ def train(
     say = log or (lambda _message: None)
     timings: dict[str, float] = {}
 
-    if run_name is not None:
-        check_run_name(run_name)
-    check_writable_dir(models_dir, "models_dir")
-    if run_name and (models_dir / run_name).exists() and not overwrite:
-        raise InputError(
-            "a run of this name exists; choose another --run or pass --overwrite",
-            path=models_dir / run_name,
-            field="run",
-        )
-    for note in sweep_leftovers(models_dir):
-        say(note)
+    prepare_target(models_dir, run_name, overwrite=overwrite, say=say)
     with _stage(timings, "load"):
         documents, report, corpus_name = load_documents(corpus, config)
         catalog = load_catalog(resolve_catalog(config, models_dir))

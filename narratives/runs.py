@@ -72,6 +72,31 @@ def check_writable_dir(path: Path, field: str) -> Path:
     return path
 
 
+def prepare_target(
+    models_dir: Path,
+    name: str | None,
+    *,
+    overwrite: bool,
+    option: str = "--run",
+    say: Callable[[str], None] | None = None,
+) -> None:
+    """Before any expensive work on a new run: its name is valid, ``models_dir`` takes a file,
+    no run of that name is there (unless ``overwrite``), and what killed trainings left is
+    swept (each note to ``say``)."""
+    if name is not None:
+        check_run_name(name)
+    check_writable_dir(models_dir, "models_dir")
+    if name and (models_dir / name).exists() and not overwrite:
+        raise InputError(
+            f"a run of this name exists; choose another {option} or pass --overwrite",
+            path=models_dir / name,
+            field="run",
+        )
+    for note in sweep_leftovers(models_dir):
+        if say is not None:
+            say(note)
+
+
 def check_run_name(name: str) -> str:
     """A run name must be a plain directory name."""
     if not _NAME_PATTERN.match(name):
@@ -421,7 +446,8 @@ def read_record(run_path: Path) -> RunRecord:
 
 
 def resolve_run(name_or_path: str | Path | None, models_dir: Path | None = None) -> Path:
-    """A run's directory from a name under models/, a path, or None for the newest run."""
+    """A run's directory from a name under models/, a path, or None for the newest run; a bare
+    name is looked up under models/ first (``seeds`` is the run, not the corpus folder)."""
     models_dir = models_dir or default_models_dir()
     if name_or_path is None:
         runs = list_runs(models_dir)
@@ -429,11 +455,11 @@ def resolve_run(name_or_path: str | Path | None, models_dir: Path | None = None)
             raise RunError(f"{models_dir}: no runs yet; train one with `narratives train seeds/`")
         return runs[0].path
     candidate = Path(name_or_path)
+    under = models_dir / str(name_or_path)
+    if under.is_dir() and len(candidate.parts) == 1:
+        return under
     if candidate.is_dir():
         return candidate
-    under = models_dir / str(name_or_path)
-    if under.is_dir():
-        return under
     known = ", ".join(r.name for r in list_runs(models_dir)[:10]) or "none"
     raise RunError(f"{under}: no such run (runs in {models_dir}: {known})")
 

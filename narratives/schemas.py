@@ -234,6 +234,22 @@ NARRATIVE_DRIFT = _by_narrative(DRIFT)
 NARRATIVE_OUTLETS = _by_narrative(OUTLETS)
 NARRATIVE_KEYWORD_DRIFT = _by_narrative(KEYWORD_DRIFT)
 
+NOVELTY = pl.Schema(
+    {
+        "period": pl.Date,
+        "kind": pl.String,
+        "topic_id": pl.Int32,
+        "n_docs": pl.UInt32,
+        "n_period_docs": pl.UInt32,
+        "share": pl.Float64,
+        "popularity": pl.Float64,
+        "signal": pl.String,
+        "trend": pl.Float64,
+    }
+)
+"""The novelty table: per period, one row of kind ``unassigned`` (new documents with a passage
+that fits no topic, topic_id null) and one per topic of kind ``topic`` or ``candidate``."""
+
 EVALUATION_NARRATIVES = pl.Schema(
     {
         "narrative_id": pl.String,
@@ -263,6 +279,9 @@ narratives each topic's passages carry."""
 NARRATIVE_DRIFT_TABLES = tuple(f"narrative_{name}" for name in DRIFT_TABLES)
 """The drift engine's tables of the catalogued narratives (keyed by narrative_id)."""
 
+NOVELTY_TABLES = ("novelty",)
+"""What `narratives assign` adds: the unassigned share, candidate topics and signal classes."""
+
 EVALUATION_TABLES = ("evaluation_topics", "evaluation_labels", "evaluation_narratives")
 """The tables `narratives evaluate` adds."""
 
@@ -284,6 +303,7 @@ TABLE_SCHEMAS: dict[str, pl.Schema] = {
     "narrative_drift": NARRATIVE_DRIFT,
     "narrative_outlets": NARRATIVE_OUTLETS,
     "narrative_keyword_drift": NARRATIVE_KEYWORD_DRIFT,
+    "novelty": NOVELTY,
     "evaluation_topics": EVALUATION_TOPICS,
     "evaluation_labels": EVALUATION_LABELS,
     "evaluation_narratives": EVALUATION_NARRATIVES,
