@@ -102,6 +102,7 @@ def train(
     run: str | None = None,
     models_dir: str | Path | None = None,
     overwrite: bool = False,
+    parent: Run | str | Path | None = None,
     progress: bool = True,
     verbose: bool = True,
 ) -> Run:
@@ -128,6 +129,11 @@ def train(
         Where runs live (default: ``$NARRATIVES_MODELS_DIR`` or ``./models``).
     overwrite
         Replace a run of the same name (atomically, once the new one is complete).
+    parent
+        A run this retrain continues (a Run, name or path): each discovered topic is matched to
+        the parent's by shared passages and centroid cosine; continued topics keep their ids,
+        new ones get ids never used before, and the run gains a ``lineage`` table
+        (``Run.lineage()``).
     progress, verbose
         Progress bars and stage messages, on stderr.
 
@@ -149,14 +155,18 @@ def train(
         settings = settings.with_overrides(catalog=str(path))
     if columns is not None:
         settings = settings.with_overrides(columns=settings.columns | dict(columns))
+    directory = Path(models_dir) if models_dir is not None else default_models_dir()
+    if parent is not None and not isinstance(parent, StoredRun):
+        parent = open_run(parent, directory)
     result = run_training(
         corpus,
         settings,
         run_name=run,
-        models_dir=Path(models_dir) if models_dir is not None else default_models_dir(),
+        models_dir=directory,
         overwrite=overwrite,
         progress=progress,
         log=_stderr if verbose else None,
+        parent=parent,
     )
     trained = open_run(result.run_path)
     trained.timings = result.timings
@@ -232,6 +242,7 @@ def list_runs(models_dir: str | Path | None = None) -> pl.DataFrame:
         "n_passages": pl.Int64,
         "n_topics": pl.Int64,
         "n_narratives": pl.Int64,
+        "parent": pl.String,
     }
     rows = [
         {name: str(value) if name == "path" else value for name, value in vars(s).items()}
@@ -416,6 +427,17 @@ class Run(StoredRun):
         self._check_id(topic, of)
         table = self._stored_table("keyword_drift", of)
         return _labelled(self, table.filter(pl.col(_KEYS[of]) == topic).sort("period"), of)
+
+    @_public
+    def lineage(self) -> pl.DataFrame:
+        """How this run's topics continue its parent's (a run trained with ``parent``; empty
+        otherwise): parent_topic_id, topic_id, relation (continued, split, merged, new, gone),
+        overlap (share of the parent topic's shared passages) and similarity (centroid cosine),
+        with ``parent`` naming the parent run."""
+        from narratives.schemas import LINEAGE
+
+        table = self.table("lineage") if self.has_table("lineage") else pl.DataFrame(schema=LINEAGE)
+        return table.with_columns(pl.lit(self.record.parent, dtype=pl.String).alias("parent"))
 
     @_public
     def novelty(self) -> pl.DataFrame:

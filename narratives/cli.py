@@ -65,6 +65,13 @@ def cli() -> None:
     help="Map a Documents field to an input column, e.g. --column text=body. Repeatable.",
 )
 @share_options("acc, or [shares] method of --config")
+@click.option(
+    "--parent",
+    default=None,
+    metavar="RUN",
+    help="A run this retrain continues: matched topics keep its ids, and a lineage table says "
+    "which topic continued, split, merged, is new or gone.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing run of the same name.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the embedding cache.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or stage messages.")
@@ -79,6 +86,7 @@ def train(
     columns,
     shares,
     calibration,
+    parent,
     overwrite,
     no_cache,
     quiet,
@@ -110,6 +118,7 @@ def train(
         run=run_name,
         models_dir=_models_dir(models_dir),
         overwrite=overwrite,
+        parent=parent,
         progress=not quiet,
         verbose=not quiet,
     )
@@ -141,7 +150,7 @@ def list_runs_command(check, models_dir) -> None:
     else:
         names = {"name": "run", "created_at": "created", "n_documents": "documents"}
         names |= {"n_passages": "passages", "n_topics": "topics", "n_narratives": "narratives"}
-        echo_table(runs.select(*names, "embedder").rename(names))
+        echo_table(runs.select(*names, "embedder", "parent").rename(names))
     damaged = 0
     if check:
         for path in runs["path"]:

@@ -187,6 +187,7 @@ class TopicModel:
         model = cls.from_config(run.config, run.embedder())
         state = json.loads((run.model_dir / "topic_model.json").read_text(encoding="utf-8"))
         model.params_ = ResolvedParams(**state["params"])
+        model.id_map_ = {int(k): int(v) for k, v in state.get("id_map", {}).items()}
         bertopic_logger = logging.getLogger("BERTopic")
         level = bertopic_logger.level
         bertopic_logger.setLevel(logging.ERROR)
@@ -392,9 +393,25 @@ class TopicModel:
         return conform(frame, ASSIGNMENTS)
 
     def transform(self, passages: pl.DataFrame, embeddings: np.ndarray) -> pl.DataFrame:
-        """Assign new passages to the fitted topics (nearest topic embedding, BERTopic's rule)."""
+        """Assign new passages to the fitted topics (nearest topic embedding, BERTopic's rule),
+        under the run's public topic ids."""
         topics, _ = self.topic_model_.transform(passages["text"].to_list(), embeddings)
-        return self._assignments_table(passages, _unit(embeddings), np.asarray(topics))
+        public = np.asarray([self.public_id(t) for t in topics], dtype=np.int64)
+        return self._assignments_table(passages, _unit(embeddings), public)
+
+    def public_id(self, topic: int) -> int:
+        """The run's id of a topic of the fitted BERTopic model (they differ after a retrain
+        with a parent, whose continued topics keep the parent's ids)."""
+        return int(getattr(self, "id_map_", {}).get(int(topic), int(topic)))
+
+    def relabel(self, ids: dict[int, int]) -> TopicModel:
+        """Give the fitted topics the ids ``ids`` maps them to (outliers stay -1), in the topics
+        and assignments tables; ``transform`` then answers with them too."""
+        self.id_map_ = {int(k): int(v) for k, v in ids.items()}
+        mapping = pl.col("topic_id").replace_strict(self.id_map_, default=pl.col("topic_id"))
+        self.topics_ = self.topics_.with_columns(mapping.cast(pl.Int32)).sort("topic_id")
+        self.assignments_ = self.assignments_.with_columns(mapping.cast(pl.Int32))
+        return self
 
     def save(self, directory: Path) -> None:
         """Write the BERTopic model (safetensors) and the resolved parameters into ``directory``."""
@@ -411,5 +428,9 @@ class TopicModel:
             )
         finally:
             bertopic_logger.setLevel(level)
-        state = {"params": asdict(self.params_), "embedder": self.embedder.id}
+        state = {
+            "params": asdict(self.params_),
+            "embedder": self.embedder.id,
+            "id_map": {str(k): v for k, v in getattr(self, "id_map_", {}).items()},
+        }
         (directory / "topic_model.json").write_text(json.dumps(state, indent=2))

@@ -42,7 +42,7 @@ from narratives.record import (
     RunMetrics,
     RunRecord,
 )
-from narratives.runs import new_run_name, prepare_target, write_run
+from narratives.runs import Run, new_run_name, prepare_target, write_run
 from narratives.shares import ShareEstimate, estimates_table, share_estimates
 from narratives.text import split_passages
 
@@ -190,9 +190,11 @@ def _run_record(
     metrics: RunMetrics,
     drift: DriftResult,
     timings: dict[str, float],
+    parent: str | None = None,
 ) -> RunRecord:
     """What run.json says about a training: its inputs, settings, figures and timings."""
     return RunRecord(
+        parent=parent,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         package_version=__version__,
         config=config,
@@ -262,6 +264,56 @@ def _run_tables(
     }
 
 
+def _lineage(
+    parent: Run,
+    passages: pl.DataFrame,
+    embeddings: np.ndarray,
+    model: TopicModel,
+    embedder: Embedder,
+    config: TrainConfig,
+) -> pl.DataFrame:
+    """Match the new fit's topics to the parent's, relabel the model, return the lineage table.
+
+    The parent's passage vectors come from the embedding cache; centroid cosines are compared
+    only when both runs use the same embedder."""
+    from narratives.lineage import centroids, first_free_id, topic_lineage
+
+    stored = parent.table("passages").select("passage_id", "text")
+    parent_topics = stored.join(
+        parent.table("assignments").select(
+            "passage_id", pl.col("topic_id").alias("parent_topic_id")
+        ),
+        on="passage_id",
+        how="left",
+        maintain_order="left",
+    ).with_columns(pl.col("parent_topic_id").fill_null(-1))
+    parent_centroids = {}
+    if parent.record.embedder.id == embedder.id:
+        vectors = embed(
+            stored["text"].to_list(),
+            embedder,
+            cache=open_cache(config.cache, config.cache_dir),
+            batch_size=config.batch_size,
+            progress=False,
+        )
+        parent_centroids = centroids(vectors, parent_topics["parent_topic_id"].to_numpy())
+    topics = model.assignments_["topic_id"].to_numpy()
+    shared = (
+        passages.select("passage_id", "text")
+        .with_columns(pl.Series("topic_id", topics))
+        .join(parent_topics, on=["passage_id", "text"])
+    )
+    lineage_rows = parent.table("lineage") if parent.has_table("lineage") else None
+    table, ids = topic_lineage(
+        shared,
+        parent_centroids,
+        centroids(np.asarray(embeddings), topics),
+        first_free_id(parent.table("topics"), lineage_rows),
+    )
+    model.relabel(ids)
+    return table
+
+
 def load_documents(corpus: object, config: TrainConfig) -> tuple[pl.DataFrame, LoadReport, str]:
     """The corpus's documents, the load report and what run.json names as the corpus: the
     resolved path of a file or directory, or "DataFrame" for an in-memory polars or pandas
@@ -283,9 +335,12 @@ def train(
     overwrite: bool = False,
     progress: bool = True,
     log: Callable[[str], None] | None = _stderr,
+    parent: Run | None = None,
 ) -> TrainResult:
     """Train on ``corpus`` (a path, or a polars or pandas DataFrame of the corpus columns) with
-    ``config`` and write the run; returns its path and figures."""
+    ``config`` and write the run; returns its path and figures. With ``parent``, each discovered
+    topic is matched to the parent run's topics (narratives.lineage): continued topics keep the
+    parent's ids, and the run gains a ``lineage`` table."""
     config = config or TrainConfig()
     say = log or (lambda _message: None)
     timings: dict[str, float] = {}
@@ -314,6 +369,12 @@ def train(
 
     with _stage(timings, "fit"):
         model = TopicModel.from_config(config, embedder, log=say).fit(passages, embeddings)
+    lineage = None
+    if parent is not None:
+        with _stage(timings, "lineage"):
+            lineage = _lineage(parent, passages, embeddings, model, embedder, config)
+        relations = lineage["relation"].value_counts().sort("relation").iter_rows()
+        say("lineage: " + ", ".join(f"{n} {relation}" for relation, n in relations))
     detector = _narratives_stage(passages, embeddings, catalog, encode, config, timings, say=say)
     scores = detector.scores_table(passages)
     estimates = share_estimates(
@@ -338,11 +399,13 @@ def train(
         metrics=metrics,
         drift=drift,
         timings=timings,
+        parent=parent.name if parent is not None else None,
     )
     run_path = _write_trained_run(
         models_dir,
         run_name or new_run_name(Path(corpus_name)),
-        _run_tables(documents, passages, model, detector, scores, estimates, drift.tables),
+        _run_tables(documents, passages, model, detector, scores, estimates, drift.tables)
+        | ({} if lineage is None else {"lineage": lineage}),
         record,
         model,
         detector,

@@ -489,6 +489,7 @@ class RunSummary:
     n_passages: int
     n_topics: int
     n_narratives: int
+    parent: str | None = None
 
     @classmethod
     def of(cls, path: Path, record: RunRecord) -> RunSummary:
@@ -502,6 +503,7 @@ class RunSummary:
             n_passages=record.metrics.n_passages,
             n_topics=record.metrics.n_topics,
             n_narratives=record.metrics.n_catalog_narratives_found,
+            parent=record.parent,
         )
 
 

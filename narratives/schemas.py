@@ -279,8 +279,22 @@ narratives each topic's passages carry."""
 NARRATIVE_DRIFT_TABLES = tuple(f"narrative_{name}" for name in DRIFT_TABLES)
 """The drift engine's tables of the catalogued narratives (keyed by narrative_id)."""
 
-NOVELTY_TABLES = ("novelty",)
-"""What `narratives assign` adds: the unassigned share, candidate topics and signal classes."""
+LINEAGE = pl.Schema(
+    {
+        "parent_topic_id": pl.Int32,
+        "topic_id": pl.Int32,
+        "relation": pl.String,
+        "overlap": pl.Float64,
+        "similarity": pl.Float64,
+    }
+)
+"""How a retrain's topics continue its parent's (`train --parent`, narratives.lineage): one row
+per relation (continued, split, merged, new, gone); ``overlap`` the share of the parent topic's
+shared passages that went to the topic, ``similarity`` their centroids' cosine."""
+
+NOVELTY_TABLES = ("novelty", "lineage")
+"""What `narratives assign` adds (the unassigned share, candidate topics and signal classes) and
+what `train --parent` adds (the lineage of the topics)."""
 
 EVALUATION_TABLES = ("evaluation_topics", "evaluation_labels", "evaluation_narratives")
 """The tables `narratives evaluate` adds."""
@@ -304,6 +318,7 @@ TABLE_SCHEMAS: dict[str, pl.Schema] = {
     "narrative_outlets": NARRATIVE_OUTLETS,
     "narrative_keyword_drift": NARRATIVE_KEYWORD_DRIFT,
     "novelty": NOVELTY,
+    "lineage": LINEAGE,
     "evaluation_topics": EVALUATION_TOPICS,
     "evaluation_labels": EVALUATION_LABELS,
     "evaluation_narratives": EVALUATION_NARRATIVES,
