@@ -193,3 +193,25 @@ def test_headlines_name_the_planted_change() -> None:
 def test_period_is_picked_from_the_span(days: int, period: str) -> None:
     dates = pl.Series([date(2020, 1, 1), date.fromordinal(date(2020, 1, 1).toordinal() + days)])
     assert choose_period(dates) == period
+
+
+def test_vectorised_fisher_matches_scipy_on_small_and_wide_tables() -> None:
+    from scipy.stats import fisher_exact
+
+    from narratives.drift.stats import fisher_two_sided
+
+    rng = np.random.default_rng(3)
+    tables = np.concatenate(
+        [rng.integers(0, 12, (400, 4)), rng.integers(0, 300, (60, 4)), [[0, 300, 2, 5000]]]
+    )
+    margins = np.stack(
+        [
+            tables[:, :2].sum(1),
+            tables[:, 2:].sum(1),
+            tables[:, [0, 2]].sum(1),
+            tables[:, [1, 3]].sum(1),
+        ]
+    )
+    tables = tables[(margins > 0).all(axis=0)]
+    expected = [fisher_exact([[t[0], t[1]], [t[2], t[3]]])[1] for t in tables]
+    assert np.allclose(fisher_two_sided(tables), expected, rtol=1e-9, atol=1e-12)
