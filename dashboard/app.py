@@ -143,6 +143,7 @@ def main() -> None:
         st.Page(VIEWS / "outlets.py", title="Outlets", icon=":material/newspaper:"),
         st.Page(VIEWS / "documents.py", title="Documents", icon=":material/article:"),
         st.Page(VIEWS / "compare.py", title="Compare", icon=":material/compare_arrows:"),
+        st.Page(VIEWS / "whats_new.py", title="What's new", icon=":material/fiber_new:"),
     ]
     st.navigation(pages).run()
 

@@ -24,7 +24,7 @@ from typing import Any
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
-from narratives_dashboard import articles, data, passages
+from narratives_dashboard import articles, data, novelty, passages
 
 from narratives.export import encode_table
 from narratives.runs import Run, default_models_dir, load_run
@@ -32,7 +32,7 @@ from narratives.runs import Run, default_models_dir, load_run
 RUN_KEY = "run_key"
 FOCUS_SERIES = "focus_series"
 FOCUS_PERIOD = "focus_period"
-QUERY_MODULES = (data, articles, passages)
+QUERY_MODULES = (data, articles, passages, novelty)
 """Where :func:`query` finds its functions: the public names (``__all__``) of these modules."""
 
 

@@ -292,6 +292,14 @@ if row["kind"] == "narrative":
     missed_passages(series, row["name"])
 else:
     topic_parts(series)
+    history = state.query("topic_history", topic_id=topic_id_of(series))
+    if history.height > 1:
+        st.subheader("Lineage through the parent runs")
+        st.caption(
+            "Each earlier run this topic continues (train --parent): its id there and the "
+            "relation, with the share of shared passages (overlap) and the centroid cosine."
+        )
+        state.show_table(history)
 
 st.subheader("Articles carrying it")
 state.show_table(
