@@ -103,18 +103,90 @@ def share_lines(
         if intervals:
             figure.add_trace(_band(group, low, high, base, str(series), name))
         figure.add_trace(_line(group, base, (str(series), name), raw=raw))
-    if raw and not events.is_empty():
-        shown = shares.select("period", "series", pl.col("share_raw").alias("_shown"))
-        events = (
-            events.join(shown, on=["period", "series"], how="left")
-            .with_columns(pl.coalesce("_shown", "share").alias("share"))
-            .drop("_shown")
-        )
-    _mark_events(figure, events)
+    _mark_events(figure, _events_on_shown(events, shares, raw))
     figure.update_layout(
         title=title,
         xaxis=_date_axis(shares["period"]),
         yaxis={"tickformat": ".0%", "title": "share", "rangemode": "tozero"},
+        **LAYOUT,
+    )
+    return figure
+
+
+def _events_on_shown(events: pl.DataFrame, shares: pl.DataFrame, raw: bool) -> pl.DataFrame:
+    """The headline changes placed on the line drawn (the counted share when ``raw``)."""
+    if not raw or events.is_empty():
+        return events
+    shown = shares.select("period", "series", pl.col("share_raw").alias("_shown"))
+    return (
+        events.join(shown, on=["period", "series"], how="left")
+        .with_columns(pl.coalesce("_shown", "share").alias("share"))
+        .drop("_shown")
+    )
+
+
+PANEL_COLUMNS = 2
+PANEL_HEIGHT = 210
+NAME_CHARS = 38
+
+
+def short_name(name: str, limit: int = NAME_CHARS) -> str:
+    """A series name cut to ``limit`` characters with an ellipsis (the full name stays in the
+    hover and the tables)."""
+    return name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
+
+
+def share_panels(
+    shares: pl.DataFrame,
+    events: pl.DataFrame,
+    *,
+    intervals: bool = True,
+    raw: bool = False,
+    title: str = "",
+) -> go.Figure:
+    """Small multiples: one panel per series on a shared y-axis (so shares compare across
+    panels; scaled to the largest share, a wide band of a small period runs off the top), its
+    line, its 95% band and its headline changes as symbols; no text on the plot but the panel
+    titles, which sit in a grid and never overlap (the changes are listed in the table under
+    the chart)."""
+    from plotly.subplots import make_subplots
+
+    raw = raw and "share_raw" in shares.columns
+    value, low, high = COLUMNS[raw]
+    groups = list(shares.group_by("series", "name", "order", maintain_order=True))
+    rows = max(1, math.ceil(len(groups) / PANEL_COLUMNS))
+    titles = [plain(short_name(str(name))) for (_, name, _), _ in groups]
+    figure = make_subplots(
+        rows=rows,
+        cols=PANEL_COLUMNS,
+        shared_xaxes=True,
+        shared_yaxes=True,
+        subplot_titles=titles,
+        vertical_spacing=min(0.3 / rows, 0.12),
+        horizontal_spacing=0.05,
+    )
+    events = _events_on_shown(events, shares, raw)
+    for k, ((series, name, order), group) in enumerate(groups):
+        row, col = divmod(k, PANEL_COLUMNS)
+        group = group.drop_nulls(value).sort("period")
+        base = colour(order)
+        where = {"row": row + 1, "col": col + 1}
+        if intervals:
+            figure.add_trace(_band(group, low, high, base, str(series), name), **where)
+        line = _line(group, base, (str(series), name), raw=raw)
+        line.showlegend = False
+        figure.add_trace(line, **where)
+        own = events.filter(pl.col("series") == series) if not events.is_empty() else events
+        for trace in _event_traces(own, legend=k == 0):
+            figure.add_trace(trace, **where)
+    peak = shares[value].drop_nulls().max() or 0.01
+    figure.update_yaxes(tickformat=".0%", range=[0, min(1.0, float(peak) * 1.25)])
+    figure.update_xaxes(**{k: v for k, v in _date_axis(shares["period"]).items() if k != "type"})
+    figure.update_annotations(font={"size": 12})
+    figure.update_layout(
+        title=title,
+        height=max(320, PANEL_HEIGHT * rows + 80),
+        showlegend=True,
         **LAYOUT,
     )
     return figure
@@ -186,19 +258,23 @@ def _line(group: pl.DataFrame, base: str, key: tuple[str, str], *, raw: bool) ->
     )
 
 
-def _mark_events(figure: go.Figure, events: pl.DataFrame, labelled: int = 6) -> None:
+def _event_traces(events: pl.DataFrame, *, legend: bool = True) -> list[go.Scatter]:
+    """One marker trace per kind of headline change (no text on the plot)."""
+    traces = []
     if events.is_empty():
-        return
+        return traces
     for event, (symbol, hue, text) in EVENT_STYLE.items():
         rows = events.filter(pl.col("event") == event)
         if rows.is_empty():
             continue
-        figure.add_trace(
+        traces.append(
             go.Scatter(
                 x=rows["period"].to_list(),
                 y=rows["share"].to_list(),
                 mode="markers",
                 name=text,
+                legendgroup=f"event:{event}",
+                showlegend=legend,
                 marker={"symbol": symbol, "size": 13, "color": hue, "line": {"width": 1}},
                 customdata=rows.select(
                     pl.col("name")
@@ -215,21 +291,14 @@ def _mark_events(figure: go.Figure, events: pl.DataFrame, labelled: int = 6) -> 
                 ),
             )
         )
-    largest = events.sort(pl.col("share_change").abs(), descending=True, nulls_last=True)
-    for row in largest.head(labelled).iter_rows(named=True):
-        if row["share"] is None:
-            continue
-        figure.add_annotation(
-            x=row["period"],
-            y=row["share"],
-            text=f"{EVENT_STYLE[row['event']][2]}: {plain(row['name'][:28])}",
-            showarrow=True,
-            arrowhead=0,
-            ax=0,
-            ay=-28,
-            font={"size": 10},
-            bgcolor="rgba(255,255,255,0.75)",
-        )
+    return traces
+
+
+def _mark_events(figure: go.Figure, events: pl.DataFrame) -> None:
+    """The headline changes as symbols on a one-panel chart; their text is in the table under
+    the chart, never on the plot, where labels of nearby changes would overlap."""
+    for trace in _event_traces(events):
+        figure.add_trace(trace)
 
 
 def stacked_area(shares: pl.DataFrame, *, raw: bool = False, title: str = "") -> go.Figure:

@@ -872,3 +872,23 @@ def test_run_card_shows_the_evaluation_once_there_is_one(seeds_models: Path) -> 
     quality = data.run_card(load_run(path)).quality
     assert quality["narratives micro F1"] == pytest.approx(0.625)
     assert quality["coherence (NPMI)"] == pytest.approx(result.record["coherence_npmi"])
+
+
+def test_small_multiples_put_one_series_per_panel_with_no_text_but_the_titles(
+    seeds_run: Path,
+) -> None:
+    run = load_run(seeds_run)
+    names = data.series_names(run)
+    chosen = data.default_series(names)
+    shares = data.shares(run, unit="documents", source="*", series=chosen)
+    events = data.events(run, source="*", series=chosen)
+    figure = charts.share_panels(shares, events)
+    titles = [a.text for a in figure.layout.annotations]
+    expected = names.filter(pl.col("series").is_in(chosen))["name"].to_list()
+    assert titles == [charts.plain(charts.short_name(n)) for n in expected]
+    assert all(len(t) <= charts.NAME_CHARS for t in titles)
+    places = {(round(a.x, 3), round(a.y, 3)) for a in figure.layout.annotations}
+    assert len(places) == len(titles), "each title has a grid place of its own"
+    lines = [t for t in figure.data if t.mode == "lines+markers"]
+    assert len(lines) == len(chosen) and len({t.xaxis for t in lines}) == len(chosen)
+    assert charts.short_name("x" * 60).endswith("…") and len(charts.short_name("x" * 60)) == 38

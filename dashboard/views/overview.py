@@ -13,7 +13,8 @@ from narratives_dashboard.text import escape_markdown
 from narratives.drift import ALL_SOURCES
 
 ALL_OUTLETS = "All outlets"
-LINES, AREA = "Lines with 95% intervals", "Stacked area"
+PANELS, LINES, AREA = "One panel per narrative", "Lines in one chart", "Stacked area"
+MAX_LINES = 8  # more lines in one chart are hard to tell apart (the panels show all)
 
 card = state.query("run_card")
 names = state.query("series_names")
@@ -79,8 +80,13 @@ unit = middle.radio(
     "of its passages does, and counts once per narrative it carries); passages: share of all "
     "passages.",
 )
-style = right.radio("Chart", [LINES, AREA], horizontal=True)
-intervals = right.toggle("Show 95% intervals", value=True, disabled=style != LINES)
+style = right.radio(
+    "Chart",
+    [PANELS, LINES, AREA],
+    help="One panel per narrative on a shared scale reads best with many series; the headline "
+    "changes are marked on the lines and listed under the chart.",
+)
+intervals = right.toggle("Show 95% intervals", value=True, disabled=style == AREA)
 raw = state.raw_toggle(card, "overview_raw", counted_only=unit != "documents", where=right)
 chosen = st.multiselect(
     "Narratives",
@@ -106,9 +112,21 @@ changes = state.query("events", source=source, series=chosen, start=start, end=e
 if not chosen:
     st.info("Pick at least one narrative above.")
     st.stop()
-if style == LINES:
+marked = changes if unit == "documents" else changes.clear()
+if style == PANELS:
+    figure = charts.share_panels(frame, marked, intervals=intervals, raw=raw)
+elif style == LINES:
+    drawn = chosen[:MAX_LINES]
+    if len(chosen) > MAX_LINES:
+        st.caption(
+            f"Showing the first {MAX_LINES} of {len(chosen)} series as lines; pick fewer, or "
+            f"'{PANELS}' for all."
+        )
     figure = charts.share_lines(
-        frame, changes if unit == "documents" else changes.clear(), intervals=intervals, raw=raw
+        frame.filter(pl.col("series").is_in(drawn)),
+        marked.filter(pl.col("series").is_in(drawn)) if not marked.is_empty() else marked,
+        intervals=intervals,
+        raw=raw,
     )
 else:
     figure = charts.stacked_area(frame, raw=raw)
