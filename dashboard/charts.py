@@ -386,38 +386,25 @@ def outlet_lines(shares: pl.DataFrame, *, raw: bool = False, title: str = "") ->
 
 
 def outlet_heatmap(cells: pl.DataFrame, value: str, *, title: str = "") -> go.Figure:
-    """Outlet x series heatmap of shares (``value="share"``) or of over/under-representation
-    (``value="lift"``, log2 scale around 1, significant cells marked + or -)."""
+    """Series x outlet heatmap of shares (``value="share"``) or of over/under-representation
+    (``value="lift"``, log2 scale around 1, significant cells marked + or -): one row per
+    narrative (its name shortened, in full on hover) in series order, one column per outlet;
+    for the lift, the outlets with the strongest lift come first."""
     names = cells.select("name", "order").unique().sort("order")["name"].to_list()
     sources = sorted(cells["source"].unique().to_list())
+    if value == "lift":
+        strength = cells.group_by("source").agg(
+            pl.col("lift").fill_null(1.0).clip(1e-3, None).log(2).abs().max().alias("_s")
+        )
+        sources = strength.sort(["_s", "source"], descending=[True, False])["source"].to_list()
     grid = {(r["source"], r["name"]): r for r in cells.iter_rows(named=True)}
     z, text, custom = [], [], []
-    for source in sources:
+    for name in names:
         z_row, text_row, custom_row = [], [], []
-        for name in names:
-            row = grid.get((source, name))
-            if row is None:
-                z_row.append(None)
-                text_row.append("")
-                custom_row.append(("", None, None, None, ""))
-                continue
-            if value == "lift":
-                lift = row["lift"]
-                z_row.append(math.log2(lift) if lift and lift > 0 else None)
-                mark = {"over": "+", "under": "−"}.get(row["representation"], "")
-                text_row.append(f"{lift:.2f}{mark}" if lift is not None else "")
-            else:
-                z_row.append(row["share"])
-                text_row.append(f"{row['share']:.0%}" if row["share"] is not None else "")
-            custom_row.append(
-                (
-                    row["representation"],
-                    row["share"],
-                    row["share_others"],
-                    row["p_adjusted"],
-                    f"{row['n_docs']} of {row['n_source_docs']}",
-                )
-            )
+        for source in sources:
+            cell = _heatmap_cell(grid.get((source, name)), value)
+            for target, item in zip((z_row, text_row, custom_row), cell, strict=True):
+                target.append(item)
         z.append(z_row)
         text.append(text_row)
         custom.append(custom_row)
@@ -425,8 +412,8 @@ def outlet_heatmap(cells: pl.DataFrame, value: str, *, title: str = "") -> go.Fi
     figure = go.Figure(
         go.Heatmap(
             z=z,
-            x=_plain_all(names),
-            y=_plain_all(sources),
+            x=_plain_all(sources),
+            y=_plain_all(names),
             text=text,
             texttemplate="%{text}",
             customdata=custom,
@@ -434,14 +421,50 @@ def outlet_heatmap(cells: pl.DataFrame, value: str, *, title: str = "") -> go.Fi
             zmid=0 if lift_scale else None,
             colorbar={"title": "log2 lift" if lift_scale else "share"},
             hovertemplate=(
-                "<b>%{y}</b> · %{x}<br>share %{customdata[1]:.1%} vs others %{customdata[2]:.1%}"
+                "<b>%{x}</b> · %{y}<br>share %{customdata[1]:.1%} vs others %{customdata[2]:.1%}"
                 "<br>%{customdata[0]} (adjusted p %{customdata[3]:.3g}; %{customdata[4]})"
                 "<extra></extra>"
             ),
         )
     )
-    figure.update_layout(title=title, xaxis={"tickangle": -35}, **LAYOUT)
+    figure.update_layout(
+        title=title,
+        xaxis={"tickangle": -40},
+        yaxis={
+            "autorange": "reversed",
+            "tickvals": _plain_all(names),
+            "ticktext": [plain(short_name(n, 32)) for n in names],
+        },
+        height=max(360, 34 * len(names) + 200),
+        **LAYOUT,
+    )
     return figure
+
+
+def _heatmap_cell(row: dict | None, value: str) -> tuple:
+    """(z, text, hover data) of one heatmap cell."""
+    if row is None:
+        return None, "", ("", None, None, None, "")
+    hover = (
+        row["representation"],
+        row["share"],
+        row["share_others"],
+        row["p_adjusted"],
+        f"{row['n_docs']} of {row['n_source_docs']}",
+    )
+    if value == "lift":
+        lift = row["lift"]
+        mark = {"over": "+", "under": "−"}.get(row["representation"], "")
+        z = math.log2(lift) if lift and lift > 0 else None
+        return z, (f"{lift:.2f}{mark}" if lift is not None else ""), hover
+    return row["share"], _percent(row["share"]), hover
+
+
+def _percent(share: float | None) -> str:
+    """A cell's share: one decimal below 10% (where the narratives' shares mostly are)."""
+    if share is None:
+        return ""
+    return f"{share:.1%}" if share < 0.1 else f"{share:.0%}"
 
 
 def keyword_heatmap(

@@ -341,6 +341,26 @@ def legend_texts(page) -> list[str]:
     return page.evaluate(_LEGEND_JS, f"{CHART} .legend .legendtext")
 
 
+_TITLES_JS = """
+(selector) => Array.from(document.querySelectorAll(selector))
+    .map((t) => (t.textContent || '').trim().replace(/…$/, '')).filter((t) => t.length > 0)
+"""
+
+
+def panel_titles(page) -> list[str]:
+    """The panel titles of the first Plotly chart (small multiples), ellipses dropped."""
+    return page.evaluate(_TITLES_JS, f"{CHART} .annotation-text")
+
+
+def wait_for_titles(page, predicate_js: str, arg, timeout_ms: float = 60_000) -> None:
+    """Wait until ``predicate_js`` (a JS function of the panel titles and ``arg``) holds."""
+    page.wait_for_function(
+        f"([selector, arg]) => ({predicate_js})(({_TITLES_JS})(selector), arg)",
+        arg=[f"{CHART} .annotation-text", arg],
+        timeout=timeout_ms,
+    )
+
+
 def wait_for_legend(page, predicate_js: str, arg, timeout_ms: float = 60_000) -> None:
     """Wait until ``predicate_js`` (a JS function of the legend texts and ``arg``) holds."""
     page.wait_for_function(

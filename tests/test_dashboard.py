@@ -674,13 +674,13 @@ def test_outlets_page_shows_both_heatmaps_and_a_head_to_head(
 ) -> None:
     app = open_app(monkeypatch, None, seeds_models, "views/outlets.py")
     shares = chart_traces(app, 0)[0]
-    assert shares["type"] == "heatmap" and {"RT DE", "WELT"} <= set(shares["y"])
+    assert shares["type"] == "heatmap" and {"RT DE", "WELT"} <= set(shares["x"])
     names = data.series_names(load_run(seeds_models / "seeds"))
     narratives = names.filter(pl.col("kind") == "narrative")["name"].to_list()
-    assert shares["x"] and set(shares["x"]) <= set(narratives)  # narratives by default
+    assert shares["y"] and set(shares["y"]) <= set(narratives)  # narratives by default
     app.toggle(key="outlets_topics").set_value(True).run()
-    with_topics = set(chart_traces(app, 0)[0]["x"])
-    assert set(shares["x"]) < with_topics and with_topics - set(narratives)
+    with_topics = set(chart_traces(app, 0)[0]["y"])
+    assert set(shares["y"]) < with_topics and with_topics - set(narratives)
     widget(app.selectbox, "Outlet A").set_value("RT DE").run()
     widget(app.selectbox, "Outlet B").set_value("WELT").run()
     table = app.main.dataframe[-1].value
@@ -808,7 +808,7 @@ def test_every_page_on_a_real_corpus_run(monkeypatch, diary_run: Path) -> None:
         app.switch_page(page).run()
         assert not app.exception, (page, app.exception)
     app.switch_page("views/outlets.py").run()
-    assert len(chart_traces(app, 0)[0]["y"]) >= 5
+    assert len(chart_traces(app, 0)[0]["x"]) >= 5, "one column per outlet"
     app.switch_page("views/documents.py").run()
     widget(app.text_input, "Search text").input("NATO").run()
     assert captions(app)[0].startswith("Found ")

@@ -1,8 +1,8 @@
 """The dashboard in a real browser: a Streamlit server on the seeds run, headless Chromium.
 
 One scenario on a copy of the seeds run in a temporary models directory, a screenshot per step in
-tests/artifacts/ (git-ignored): the overview chart renders with the catalogued narratives in its
-legend, and "Show discovered topics" adds the topics; the "Outlet" filter changes the caption and
+tests/artifacts/ (git-ignored): the overview chart renders one panel per catalogued narrative,
+and "Show discovered topics" adds the topics' panels; the "Outlet" filter changes the caption and
 the chart; the overview's "Download table (CSV)" gives a CSV whose header row names the table's
 columns; the Narrative page, opened from the sidebar, shows a catalogued narrative's label as its
 header, and its first "Confirm" button records the decision in the models directory's
@@ -25,15 +25,15 @@ from tests.browser import (
     chart_signature,
     click_button,
     launch_chromium,
-    legend_texts,
     open_page,
+    panel_titles,
     select_option,
     selectbox_options,
     serve_dashboard,
     toggle,
     wait_for_chart,
     wait_for_chart_change,
-    wait_for_legend,
+    wait_for_titles,
 )
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -62,19 +62,21 @@ def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def overview_narratives_then_topics(page, labels: list[str]) -> None:
-    """Step 1: the overview chart renders with its caption and the catalogued narratives in its
-    legend, no topic among them. Step 2: "Show discovered topics" adds topics ("#0 keywords"),
-    and flipping it back removes them."""
+    """Step 1: the overview chart renders with its caption and one panel per catalogued
+    narrative (titles shortened consistently), no topic among them. Step 2: "Show discovered
+    topics" adds topics ("#0 keywords"), and flipping it back removes them."""
     wait_for_chart(page)
     caption(page, "Showing: All outlets").wait_for()
-    wait_for_legend(page, "(texts, labels) => labels.every((l) => texts.includes(l))", labels)
-    assert not any(t.startswith("#") for t in legend_texts(page)), legend_texts(page)
+    wait_for_titles(
+        page, "(texts, labels) => labels.every((l) => texts.some((t) => l.startsWith(t)))", labels
+    )
+    assert not any(t.startswith("#") for t in panel_titles(page)), panel_titles(page)
     page.screenshot(path=ARTIFACTS / "1-overview.png", full_page=True)
     toggle(page, "Show discovered topics")
-    wait_for_legend(page, "(texts) => texts.some((t) => t.startsWith('#'))", None)
+    wait_for_titles(page, "(texts) => texts.some((t) => t.startsWith('#'))", None)
     page.screenshot(path=ARTIFACTS / "2-overview-topics.png", full_page=True)
     toggle(page, "Show discovered topics")
-    wait_for_legend(page, "(texts) => !texts.some((t) => t.startsWith('#'))", None)
+    wait_for_titles(page, "(texts) => !texts.some((t) => t.startsWith('#'))", None)
 
 
 def confirm_first_passage(page, models: Path, narrative_ids: list[str]) -> None:

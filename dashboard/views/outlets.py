@@ -52,8 +52,33 @@ with lift_tab:
     st.caption(
         "Lift = the outlet's share / the other outlets' share. Red: over-represented, blue: "
         "under-represented; + or − marks a difference the test calls significant (two-proportion "
-        "test, Benjamini-Hochberg adjusted)."
+        "test, Benjamini-Hochberg adjusted). Outlets with the strongest lift come first."
     )
+    pairs = cells.filter(pl.col("representation").is_in(["over", "under"]))
+    st.markdown("**Top over- and under-represented pairs** (significant only)")
+    if pairs.is_empty():
+        st.write("No outlet differs from the others more than chance explains.")
+    else:
+        top = (
+            pl.concat(
+                [
+                    pairs.filter(pl.col("representation") == "over").sort("lift", descending=True),
+                    pairs.filter(pl.col("representation") == "under").sort("lift"),
+                ]
+            )
+            .group_by("representation", maintain_order=True)
+            .head(10)
+        )
+        state.show_table(
+            top.select(
+                "representation", "source", "name", "share", "share_others", "lift", "p_adjusted"
+            ),
+            columns={
+                "share": st.column_config.NumberColumn(format="percent"),
+                "share_others": st.column_config.NumberColumn(format="percent"),
+                "lift": st.column_config.NumberColumn(format="%.2f"),
+            },
+        )
 with table_tab:
     state.show_table(
         cells.drop("order"),
