@@ -164,9 +164,9 @@ def bench_corpus(corpus: Path) -> dict:
 
 def to_markdown(results: list[dict]) -> str:
     lines = [
-        "| corpus | passages | cache | load | passages | embed | fit | drift | write | total s "
-        "| passages/s | peak MB | topics | outliers |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| corpus | passages | cache | load | passages | embed | fit | narratives | drift | write "
+        "| total s | passages/s | peak MB | topics | outliers |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for res in results:
         name = Path(res["corpus"]).name
@@ -174,14 +174,15 @@ def to_markdown(results: list[dict]) -> str:
             r, t = res[label], res[label]["timings"]
             lines.append(
                 f"| {name} | {r['n_passages']} | {label} | {t['load']} | {t['passages']} | "
-                f"{t['embed']} | {t['fit']} | {t['drift']} | {t['write']} | {r['total_s']} | "
+                f"{t['embed']} | {t['fit']} | {t.get('narratives', '')} | {t['drift']} | "
+                f"{t['write']} | {r['total_s']} | "
                 f"{r['passages_per_s']} | {r['peak_rss_mb']} | {r['n_topics']} | "
                 f"{r['outlier_share']} |"
             )
         p = res["peer"]
         lines.append(
             f"| {name} | {p['n_passages']} | plain BERTopic (fit {p['fit_s']} + "
-            f"topics_over_time {p['topics_over_time_s']}) | | | | | | | {p['total_s']} | | "
+            f"topics_over_time {p['topics_over_time_s']}) | | | | | | | | {p['total_s']} | | "
             f"{p['peak_rss_mb']} | {p['n_topics']} | {p['outlier_share']} |"
         )
     lines.append("")
