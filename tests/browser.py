@@ -73,6 +73,21 @@ def launch_chromium(playwright, **kwargs):
     )
 
 
+def loopback_only(monkeypatch) -> None:
+    """Let sockets reach loopback alone (a browser test talks to its own Streamlit server);
+    any other outbound connection fails loudly, as conftest's offline guard makes it."""
+    connect = socket.socket.connect
+
+    def guarded(self, address, *args, **kwargs):
+        if isinstance(address, tuple) and address[0] not in ("127.0.0.1", "::1", "localhost"):
+            raise OSError("network access is disabled in tests (loopback only)")
+        return connect(self, address, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

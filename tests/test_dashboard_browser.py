@@ -12,7 +12,6 @@ catalog.toml and says so. Skipped where Playwright or a system Chromium is missi
 from __future__ import annotations
 
 import shutil
-import socket
 import tomllib
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from tests.browser import (
     chart_signature,
     click_button,
     launch_chromium,
+    loopback_only,
     open_page,
     panel_titles,
     select_option,
@@ -47,18 +47,9 @@ pytestmark = [
 
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Replaces conftest's ``_offline`` here: loopback stays reachable (the test talks to its own
-    Streamlit server); any other outbound connection still fails loudly."""
-    connect = socket.socket.connect
-
-    def loopback_only(self, address, *args, **kwargs):
-        if isinstance(address, tuple) and address[0] not in ("127.0.0.1", "::1", "localhost"):
-            raise OSError("network access is disabled in tests (loopback only)")
-        return connect(self, address, *args, **kwargs)
-
-    monkeypatch.setattr(socket.socket, "connect", loopback_only)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    """Replaces conftest's offline guard here: loopback stays reachable for the test's own
+    server."""
+    loopback_only(monkeypatch)
 
 
 def overview_narratives_then_topics(page, labels: list[str]) -> None:

@@ -6,7 +6,6 @@ the whole browser context). Skipped where Playwright or a system Chromium is mis
 from __future__ import annotations
 
 import re
-import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -16,6 +15,7 @@ import pytest
 from tests.browser import (
     browser_unavailable_reason,
     launch_chromium,
+    loopback_only,
     open_page,
     select_option,
     serve_dashboard,
@@ -52,15 +52,9 @@ OUTLETS = [f"![o](http://{TRACKER}/outlet.png)", "<b>RT DE</b>", "WELT [x](javas
 
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Loopback stays reachable for the test's own server; anything else fails loudly."""
-    connect = socket.socket.connect
-
-    def loopback_only(self, address, *args, **kwargs):
-        if isinstance(address, tuple) and address[0] not in ("127.0.0.1", "::1", "localhost"):
-            raise OSError("network access is disabled in tests (loopback only)")
-        return connect(self, address, *args, **kwargs)
-
-    monkeypatch.setattr(socket.socket, "connect", loopback_only)
+    """Replaces conftest's offline guard here: loopback stays reachable for the test's own
+    server."""
+    loopback_only(monkeypatch)
 
 
 def _hostile_corpus(path: Path) -> Path:

@@ -6,7 +6,6 @@ a system Chromium or ../shared/corpora is missing."""
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import polars as pl
@@ -16,6 +15,7 @@ from tests.browser import (
     browser_unavailable_reason,
     launch_chromium,
     legend_texts,
+    loopback_only,
     open_page,
     serve_dashboard,
     wait_for_chart,
@@ -45,15 +45,9 @@ _TEXT_BOXES = """
 
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Loopback stays reachable for the test's own server; anything else fails loudly."""
-    connect = socket.socket.connect
-
-    def loopback_only(self, address, *args, **kwargs):
-        if isinstance(address, tuple) and address[0] not in ("127.0.0.1", "::1", "localhost"):
-            raise OSError("network access is disabled in tests (loopback only)")
-        return connect(self, address, *args, **kwargs)
-
-    monkeypatch.setattr(socket.socket, "connect", loopback_only)
+    """Replaces conftest's offline guard here: loopback stays reachable for the test's own
+    server."""
+    loopback_only(monkeypatch)
 
 
 def _overlapping(boxes: list[dict]) -> list[tuple[str, str]]:
