@@ -106,6 +106,16 @@ def _embed_passages(
     return embeddings, stats
 
 
+def _encoder(embedder: Embedder, config: TrainConfig) -> Callable[[list[str]], np.ndarray]:
+    """Embed more texts (the catalog's examples) with the run's embedder and cache."""
+    cache = open_cache(config.cache, config.cache_dir)
+
+    def encode(texts: list[str]) -> np.ndarray:
+        return embed(texts, embedder, cache=cache, batch_size=config.batch_size, progress=False)
+
+    return encode
+
+
 def resolve_catalog(config: TrainConfig, models_dir: Path) -> Path | None:
     """The catalog a training reads: the configured one; else the user's catalog in the models
     directory (where feedback goes, see narratives.feedback); else None, the shipped one."""
@@ -132,6 +142,21 @@ def _narratives_stage(
         )
         detector.fit(passages, embeddings, encode)
     return detector
+
+
+def _share_stage(
+    detector: NarrativeDetector,
+    scores: pl.DataFrame,
+    catalog: Catalog,
+    config: TrainConfig,
+    say: Callable[[str], None],
+) -> dict[str, ShareEstimate]:
+    """How each narrative's shares are estimated (its error rates and method), said."""
+    estimates = share_estimates(
+        detector.calibration_, scores, catalog, config.shares, seed=config.seed
+    )
+    _say_estimates(estimates, say)
+    return estimates
 
 
 def _say_estimates(estimates: dict[str, ShareEstimate], say: Callable[[str], None]) -> None:
@@ -264,6 +289,26 @@ def _run_tables(
     }
 
 
+def _lineage_stage(
+    parent: Run | None,
+    passages: pl.DataFrame,
+    embeddings: np.ndarray,
+    model: TopicModel,
+    embedder: Embedder,
+    config: TrainConfig,
+    timings: dict[str, float],
+    say: Callable[[str], None],
+) -> pl.DataFrame | None:
+    """With a parent run: the lineage table, the model relabelled to the parent's ids (timed)."""
+    if parent is None:
+        return None
+    with _stage(timings, "lineage"):
+        lineage = _lineage(parent, passages, embeddings, model, embedder, config)
+    relations = lineage["relation"].value_counts().sort("relation").iter_rows()
+    say("lineage: " + ", ".join(f"{n} {relation}" for relation, n in relations))
+    return lineage
+
+
 def _lineage(
     parent: Run,
     passages: pl.DataFrame,
@@ -362,25 +407,14 @@ def train(
     embeddings, stats = _embed_passages(
         passages, embedder, config, timings, progress=progress, say=say
     )
-    cache = open_cache(config.cache, config.cache_dir)
-
-    def encode(texts: list[str]) -> np.ndarray:
-        return embed(texts, embedder, cache=cache, batch_size=config.batch_size, progress=False)
+    encode = _encoder(embedder, config)
 
     with _stage(timings, "fit"):
         model = TopicModel.from_config(config, embedder, log=say).fit(passages, embeddings)
-    lineage = None
-    if parent is not None:
-        with _stage(timings, "lineage"):
-            lineage = _lineage(parent, passages, embeddings, model, embedder, config)
-        relations = lineage["relation"].value_counts().sort("relation").iter_rows()
-        say("lineage: " + ", ".join(f"{n} {relation}" for relation, n in relations))
+    lineage = _lineage_stage(parent, passages, embeddings, model, embedder, config, timings, say)
     detector = _narratives_stage(passages, embeddings, catalog, encode, config, timings, say=say)
     scores = detector.scores_table(passages)
-    estimates = share_estimates(
-        detector.calibration_, scores, catalog, config.shares, seed=config.seed
-    )
-    _say_estimates(estimates, say)
+    estimates = _share_stage(detector, scores, catalog, config, say)
     drift = _drift_stage(
         documents, passages, model, scores, catalog, estimates, config, timings, say=say
     )
