@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 
 import plotly.graph_objects as go
 import polars as pl
@@ -465,31 +464,6 @@ def _percent(share: float | None) -> str:
     if share is None:
         return ""
     return f"{share:.1%}" if share < 0.1 else f"{share:.0%}"
-
-
-def keyword_heatmap(
-    presence: pl.DataFrame, period_label: Callable[[date], str] = str, *, title: str = ""
-) -> go.Figure:
-    """Which keywords a series had in which period (darker = higher in that period's list)."""
-    keywords = presence.group_by("keyword").agg(pl.col("rank").mean()).sort("rank")["keyword"]
-    periods = presence["period"].unique().sort().to_list()
-    grid = {(r["keyword"], r["period"]): r["rank"] for r in presence.iter_rows(named=True)}
-    labels = [period_label(p) for p in periods]
-    z = [[grid.get((k, p)) for p in periods] for k in keywords]
-    figure = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=labels,
-            y=_plain_all(keywords.to_list()),
-            colorscale="Purples_r",
-            colorbar={"title": "rank"},
-            hovertemplate="%{y} in %{x}: rank %{z}<extra></extra>",
-        )
-    )
-    figure.update_layout(
-        title=title, yaxis={"autorange": "reversed"}, xaxis={"type": "category"}, **LAYOUT
-    )
-    return figure
 
 
 def compare_bars(table: pl.DataFrame, left: str, right: str, *, title: str = "") -> go.Figure:

@@ -119,22 +119,43 @@ def how_estimated(profile: dict) -> None:
 
 
 def keywords_per_period(series: str) -> None:
+    """Its lasting keywords (in how many periods, first and last seen), then the periods in
+    which keywords entered or left, newest first: a list that stays readable over many
+    periods, where a keyword x period grid is mostly empty."""
     st.subheader("Keywords per period")
     history = state.query("keyword_history", series=series)
     if history.is_empty():
         st.write("No dated passages, so no keywords per period.")
         return
-    presence = state.query("keyword_presence", series=series)
-    if not presence.is_empty() and presence["period"].n_unique() > 1:
-        keyword_figure = charts.keyword_heatmap(
-            presence, label, title="Which keywords it had, period by period"
+    presence = state.query("keyword_presence", series=series).drop_nulls("rank")
+    n_periods = history["period"].n_unique()
+    lasting = (
+        presence.group_by("keyword")
+        .agg(
+            pl.len().alias("periods"),
+            pl.col("period").min().alias("first"),
+            pl.col("period").max().alias("last"),
+            pl.col("rank").mean().round(1).alias("mean rank"),
         )
-        st.plotly_chart(keyword_figure, config=charts.chart_config(f"keywords-{series}"))
+        .sort(["periods", "mean rank", "keyword"], descending=[True, False, False])
+        .head(15)
+    )
+    if not lasting.is_empty():
+        st.markdown(f"**Its lasting keywords** (present in how many of its {n_periods} periods)")
+        state.show_table(
+            lasting.with_columns(
+                state.period_text(card.period, "first"), state.period_text(card.period, "last")
+            )
+        )
+    changes = history.filter(
+        (pl.col("entered").list.len() > 0) | (pl.col("left").list.len() > 0)
+    ).sort("period", descending=True)
+    st.markdown("**When keywords entered and left** (periods with a change, newest first)")
     state.show_table(
-        history.select(
+        changes.select(
             state.period_text(card.period),
             "n_passages",
-            *(pl.col(c).list.join(", ") for c in ("keywords", "entered", "left")),
+            *(pl.col(c).list.join(", ") for c in ("entered", "left", "keywords")),
         ),
     )
     st.caption("Each period's keywords come from that period's passages only.")
