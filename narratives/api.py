@@ -13,7 +13,6 @@ The names in ``narratives.__all__`` keep working across minor versions.
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 import polars as pl
 
 from narratives.config import TrainConfig, load_config
-from narratives.errors import InputError, NarrativesError
+from narratives.errors import InputError, NarrativesError, print_stderr
 from narratives.runs import Run as StoredRun
 from narratives.runs import default_models_dir, load_run
 from narratives.runs import list_runs as _list_runs
@@ -52,10 +51,6 @@ def _public(func: Callable[P, R]) -> Callable[P, R]:
             raise exc.with_traceback(None) from None
 
     return wrapper
-
-
-def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 @_public
@@ -165,7 +160,7 @@ def train(
         models_dir=directory,
         overwrite=overwrite,
         progress=progress,
-        log=_stderr if verbose else None,
+        log=print_stderr if verbose else None,
         parent=parent,
     )
     trained = open_run(result.run_path)
@@ -203,7 +198,7 @@ def assign(
         models_dir=Path(models_dir) if models_dir is not None else None,
         overwrite=overwrite,
         progress=progress,
-        log=_stderr if verbose else None,
+        log=print_stderr if verbose else None,
     )
     assigned = open_run(result.run_path)
     assigned.timings = result.timings

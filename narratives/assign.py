@@ -12,8 +12,6 @@ recomputed over the whole span, and a ``novelty`` table.
 from __future__ import annotations
 
 import shutil
-import sys
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -24,7 +22,7 @@ import polars as pl
 
 from narratives.corpus import LoadReport
 from narratives.drift.settings import DriftInfo
-from narratives.errors import InputError
+from narratives.errors import InputError, print_stderr
 from narratives.novelty import (
     TopicAssigner,
     candidate_keywords,
@@ -50,10 +48,6 @@ class AssignResult:
     n_unassigned: int
     candidates: pl.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
-
-
-def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def new_documents(run: Run, documents: pl.DataFrame) -> tuple[pl.DataFrame, int]:
@@ -143,10 +137,6 @@ def _topics(run: Run, assignments: pl.DataFrame, candidates: pl.DataFrame) -> pl
     return conform(pl.concat([old, candidates]), TOPICS)
 
 
-def _timed(timings: dict[str, float], name: str, start: float) -> None:
-    timings[name] = round(time.perf_counter() - start, 3)
-
-
 def assign(
     run: Run,
     corpus: object,
@@ -155,13 +145,13 @@ def assign(
     models_dir: Path | None = None,
     overwrite: bool = False,
     progress: bool = True,
-    log: Callable[[str], None] | None = _stderr,
+    log: Callable[[str], None] | None = print_stderr,
 ) -> AssignResult:
     """Place the articles of ``corpus`` (a path or a DataFrame) into ``run``; writes and returns
     the new run (default name ``<run>-<UTC timestamp>``, beside the parent)."""
     from narratives.detect import NarrativeDetector
     from narratives.embed import embed, open_cache
-    from narratives.pipeline import load_documents
+    from narratives.pipeline import _stage, load_documents
     from narratives.text import split_passages
 
     say = log or (lambda _message: None)
@@ -169,45 +159,44 @@ def assign(
     name = name or f"{run.name}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     prepare_target(models_dir, name, overwrite=overwrite, option="--as", say=say)
     config, timings = run.config, {}
-    start = time.perf_counter()
-    loaded, report, _ = load_documents(corpus, config)
-    fresh, skipped = new_documents(run, loaded)
-    say(f"corpus: {report.summary()}; {skipped} already in {run.name}, {fresh.height} new")
-    if fresh.is_empty():
-        raise InputError(f"nothing to add: every article is already in run {run.name}")
-    passages = split_passages(fresh, **asdict(config.passages))
-    _timed(timings, "load", start)
+    with _stage(timings, "load"):
+        loaded, report, _ = load_documents(corpus, config)
+        fresh, skipped = new_documents(run, loaded)
+        say(f"corpus: {report.summary()}; {skipped} already in {run.name}, {fresh.height} new")
+        if fresh.is_empty():
+            raise InputError(f"nothing to add: every article is already in run {run.name}")
+        passages = split_passages(fresh, **asdict(config.passages))
 
-    start = time.perf_counter()
-    embedder = run.embedder()
-    cache = open_cache(config.cache, config.cache_dir)
-    kwargs = {"cache": cache, "batch_size": config.batch_size}
-    embeddings = embed(passages["text"].to_list(), embedder, progress=progress, **kwargs)
-    old_texts = run.table("passages")["text"].to_list()
-    old_embeddings = embed(old_texts, embedder, progress=False, **kwargs)
-    _timed(timings, "embed", start)
+    with _stage(timings, "embed"):
+        embedder = run.embedder()
+        cache = open_cache(config.cache, config.cache_dir)
+        kwargs = {"cache": cache, "batch_size": config.batch_size}
+        embeddings = embed(passages["text"].to_list(), embedder, progress=progress, **kwargs)
+        old_texts = run.table("passages")["text"].to_list()
+        old_embeddings = embed(old_texts, embedder, progress=False, **kwargs)
 
-    start = time.perf_counter()
-    new_rows, unassigned, threshold = assign_passages(run, passages, embeddings, old_embeddings)
-    new_rows, candidates = _candidates(run, passages, embeddings, new_rows, unassigned, threshold)
-    scores = NarrativeDetector.load(run).transform(passages, embeddings)
-    _timed(timings, "assign", start)
+    with _stage(timings, "assign"):
+        new_rows, unassigned, threshold = assign_passages(run, passages, embeddings, old_embeddings)
+        new_rows, candidates = _candidates(
+            run, passages, embeddings, new_rows, unassigned, threshold
+        )
+        scores = NarrativeDetector.load(run).transform(passages, embeddings)
     say(
         f"assigned: {passages.height} passages, {int(unassigned.sum())} fit no topic, "
         f"{candidates.height} candidate topics"
     )
 
-    start = time.perf_counter()
-    tables, drift = _merged_tables(run, fresh, passages, new_rows, scores, candidates, unassigned)
-    _timed(timings, "drift", start)
+    with _stage(timings, "drift"):
+        tables, drift = _merged_tables(
+            run, fresh, passages, new_rows, scores, candidates, unassigned
+        )
     record = replace(_record(run, tables, report, timings), drift=drift)
 
     def write_model(directory: Path) -> None:
         shutil.copytree(run.model_dir, directory)
 
-    start = time.perf_counter()
-    path = write_run(models_dir, name, tables, record, write_model, overwrite=overwrite)
-    _timed(timings, "write", start)
+    with _stage(timings, "write"):
+        path = write_run(models_dir, name, tables, record, write_model, overwrite=overwrite)
     say(f"run written: {path}")
     return AssignResult(
         run_path=path,

@@ -54,6 +54,13 @@ class RunError(NarrativesError):
     exit_code = 3
 
 
+def print_stderr(message: str) -> None:
+    """Print a progress or stage message on stderr at once (the default ``log`` of long work)."""
+    import sys
+
+    print(message, file=sys.stderr, flush=True)
+
+
 def read_toml(path: Path, what: str) -> dict:
     """Parse a TOML file; a missing file, bad bytes or bad syntax is an InputError naming it."""
     import tomllib

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from narratives.detect.head import unit_rows
 from narratives.schemas import NOVELTY, OUTLIER_TOPIC
 
 K_NEIGHBOURS = 15
@@ -36,11 +37,6 @@ DECAY = 0.01
 NOISE_QUANTILE = 0.10
 STRONG_QUANTILE = 0.75
 SLOPE_PERIODS = 3
-
-
-def _unit(matrix: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return (matrix / np.where(norms == 0, 1.0, norms)).astype(np.float32)
 
 
 def nearest(
@@ -73,7 +69,7 @@ class TopicAssigner:
     def fit(cls, embeddings: np.ndarray, topics: Sequence[int], seed: int = 0) -> TopicAssigner:
         """Keep the stored passages and calibrate the novelty threshold on them: the
         NOVELTY_QUANTILE of their similarity to their nearest other stored passage."""
-        vectors = _unit(np.asarray(embeddings, dtype=np.float32))
+        vectors = unit_rows(embeddings)
         rng = np.random.default_rng(seed)
         size = min(CALIBRATION_SAMPLE, len(vectors))
         sample = rng.choice(len(vectors), size=size, replace=False) if size else np.array([], int)
@@ -86,7 +82,7 @@ class TopicAssigner:
 
     def transform(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(topic, similarity to the nearest stored passage, unassigned) of each passage."""
-        vectors = _unit(np.asarray(embeddings, dtype=np.float32))
+        vectors = unit_rows(embeddings)
         if len(vectors) == 0:
             return np.array([], np.int64), np.array([], np.float32), np.array([], bool)
         sims, index = nearest(vectors, self.embeddings, K_NEIGHBOURS)
@@ -113,16 +109,16 @@ def candidate_topics(
         return labels
     from hdbscan import HDBSCAN
 
+    vectors = unit_rows(embeddings)
     found = HDBSCAN(
         min_cluster_size=max(min_topic_size, 2),
         min_samples=max(1, min_topic_size // 2),
         allow_single_cluster=True,
-    ).fit_predict(_unit(np.asarray(embeddings, dtype=np.float64)))
-    vectors = _unit(np.asarray(embeddings, dtype=np.float32))
+    ).fit_predict(vectors)
     clusters = sorted(set(found.tolist()) - {-1})
     if not clusters:
         return labels
-    centroids = _unit(np.stack([vectors[found == c].mean(axis=0) for c in clusters]))
+    centroids = unit_rows(np.stack([vectors[found == c].mean(axis=0) for c in clusters]))
     member_sims = [vectors[found == c] @ centroids[k] for k, c in enumerate(clusters)]
     spread = np.array([min(m.min(), m.mean() - 2 * m.std()) for m in member_sims])
     similarity = vectors @ centroids.T

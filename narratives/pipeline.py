@@ -7,7 +7,6 @@ Each stage is timed; the timings and the counts go into run.json, so a run says 
 from __future__ import annotations
 
 import hashlib
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,6 +31,7 @@ from narratives.embed import (
     open_cache,
     save_fitted_embedder,
 )
+from narratives.errors import print_stderr
 from narratives.feedback import user_catalog_path
 from narratives.model import TopicModel
 from narratives.record import (
@@ -45,10 +45,6 @@ from narratives.record import (
 from narratives.runs import Run, new_run_name, prepare_target, write_run
 from narratives.shares import ShareEstimate, estimates_table, share_estimates
 from narratives.text import split_passages
-
-
-def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -379,7 +375,7 @@ def train(
     models_dir: Path = Path("models"),
     overwrite: bool = False,
     progress: bool = True,
-    log: Callable[[str], None] | None = _stderr,
+    log: Callable[[str], None] | None = print_stderr,
     parent: Run | None = None,
 ) -> TrainResult:
     """Train on ``corpus`` (a path, or a polars or pandas DataFrame of the corpus columns) with
