@@ -17,6 +17,7 @@ from narratives.query import (
     Term,
     match_matrix,
     parse_query,
+    sentence_windows,
     tokenize,
 )
 from narratives.vectorizer import TopicWordAnalyzer
@@ -333,3 +334,43 @@ def test_match_matrix_reads_english_passages_in_english() -> None:
     matrix = match_matrix([parse_query("fail OR scheitern")], texts, languages=("de", "en"))
     assert matrix[:, 0].tolist() == [True, True]
     assert not match_matrix([parse_query("fail")], texts[:1], languages=("de",)).any()
+
+
+def test_batched_matching_equals_matching_each_passage(analyzer: TopicWordAnalyzer) -> None:
+    """The corpus path (sparse presence, bisected wildcards, batches, repeated windows matched
+    once) must tag exactly what testing each passage on its own tags."""
+    texts = [
+        "Gegenoffensive gescheitert: Kiew zieht Truppen ab",
+        "Die Gegenoffensive ist nicht gescheitert, sagt Selenskyj",
+        "Munitionsmangel: EU verspricht eine Million Granaten. Der Nato-Beitritt bleibt offen.",
+        "Artilleriemunition fehlt. Kiew warnt. Die Front hält. Die Munition reicht nicht.",
+        "Gegenoffensive gescheitert: Kiew zieht Truppen ab",
+        "Keine Erfolge an der Front, die Offensive stockt",
+        "Das Munitionslager brennt",
+        "Handgranaten explodieren",
+        "The counteroffensive failed, officials said",
+        "",
+        None,
+    ]
+    queries = [
+        parse_query("Gegenoffensive AND gescheitert AND NOT (nicht NEAR/2 gescheitert)"),
+        parse_query("Munition* OR *munition OR *granat*"),
+        parse_query('"keine Erfolge" OR (Nato NEAR/1 Beitritt)'),
+        parse_query("NOT (Kiew OR counteroffensive*)"),
+        parse_query("(Munition NEAR/3 nicht) AND NOT Granate*"),
+        None,
+    ]
+    for window in (None, 2):
+        expected = np.zeros((len(texts), len(queries)), dtype=bool)
+        for row, text in enumerate(texts):
+            for part in sentence_windows(text or "", window):
+                tokens = tokenize(part, analyzer)
+                for column, query in enumerate(queries):
+                    if query is not None and query.matches(tokens):
+                        expected[row, column] = True
+        for batch_size in (1, 3, 100):
+            matrix = match_matrix(
+                queries, texts, ("de", "en"), window=window, batch_size=batch_size
+            )
+            assert matrix.tolist() == expected.tolist(), (window, batch_size)
+    assert expected[:, :5].any(axis=0).all()

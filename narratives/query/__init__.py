@@ -57,6 +57,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from narratives.defaults import DEFAULT_LANGUAGES
+from narratives.query.batch import TokenBatch
 from narratives.query.parse import QuerySyntaxError, parse_query
 from narratives.query.tokens import QueryTokens, Span, shared_analyzer, tokenize
 from narratives.query.tree import (
@@ -70,6 +71,7 @@ from narratives.query.tree import (
     Query,
     Term,
 )
+from narratives.vectorizer import TopicWordAnalyzer
 
 __all__ = [
     "DEFAULT_NEAR_DISTANCE",
@@ -84,10 +86,15 @@ __all__ = [
     "QueryTokens",
     "Span",
     "Term",
+    "TokenBatch",
     "match_matrix",
     "parse_query",
+    "sentence_windows",
     "tokenize",
 ]
+
+BATCH_SIZE = 20_000
+"""Passages tokenised and matched together: bounds the memory of one presence matrix."""
 
 
 def match_matrix(
@@ -96,6 +103,7 @@ def match_matrix(
     languages: tuple[str, ...] = DEFAULT_LANGUAGES,
     *,
     window: int | None = None,
+    batch_size: int = BATCH_SIZE,
 ) -> np.ndarray:
     """Which passages each query matches: a bool array of shape (len(texts), len(queries)).
 
@@ -105,19 +113,40 @@ def match_matrix(
     matches the text when it matches one of them: a claim is made within a few sentences, and
     a NOT clause then excludes what stands near the claim, not what a long passage mentions
     in passing ("Finnland" three sentences away from "Mitgliedschaft der Ukraine").
+
+    Texts are matched ``batch_size`` at a time as a :class:`~narratives.query.batch.TokenBatch`
+    (terms, AND, OR and NOT as sparse column operations, positions only where a phrase or NEAR
+    may match), and identical windows are tokenised and tested once.
     """
     analyzer = shared_analyzer(tuple(languages))
     result = np.zeros((len(texts), len(queries)), dtype=bool)
-    active = [(column, query.root) for column, query in enumerate(queries) if query is not None]
+    active = [(column, query) for column, query in enumerate(queries) if query is not None]
     if not active:
         return result
+    for start in range(0, len(texts), batch_size):
+        part = texts[start : start + batch_size]
+        window_of, row_of, batch = _window_batch(part, window, analyzer)
+        for column, query in active:
+            hit = query.matches_batch(batch)
+            result[start + row_of[hit[window_of]], column] = True
+    return result
+
+
+def _window_batch(
+    texts: Sequence[str | None], window: int | None, analyzer: TopicWordAnalyzer
+) -> tuple[np.ndarray, np.ndarray, TokenBatch]:
+    """The distinct sentence windows of ``texts`` as a batch, each tokenised once, with two
+    aligned arrays: the window and the row of ``texts`` of each (row, window) pair, so that
+    repeated headlines and repeated sentences are matched once."""
+    seen: dict[str, int] = {}
+    window_of: list[int] = []
+    row_of: list[int] = []
     for row, text in enumerate(texts):
         for part in sentence_windows(text or "", window):
-            tokens = tokenize(part, analyzer)
-            for column, root in active:
-                if not result[row, column] and root._test(tokens):
-                    result[row, column] = True
-    return result
+            window_of.append(seen.setdefault(part, len(seen)))
+            row_of.append(row)
+    batch = TokenBatch([tokenize(part, analyzer) for part in seen], analyzer.languages)
+    return np.asarray(window_of, dtype=np.int64), np.asarray(row_of, dtype=np.int64), batch
 
 
 def sentence_windows(text: str, window: int | None) -> list[str]:

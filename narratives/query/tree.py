@@ -3,14 +3,24 @@ passage and to say which token ranges satisfied it.
 
 ``_present`` is a necessary condition that costs only dictionary look-ups (every term a match
 needs occurs in the passage); phrases and NEAR test it before their positional work, which most
-passages never reach."""
+passages never reach.
+
+``_vector(batch, mask)`` evaluates a node on a whole :class:`~narratives.query.batch.TokenBatch`:
+it returns a bool array that is False outside ``mask`` and equals ``_test`` of each passage
+inside it; ``_present_vector`` is ``_present`` for every passage of the batch."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from narratives.query.tokens import QueryTokens, Span, term_forms, wildcard
+
+if TYPE_CHECKING:
+    from narratives.query.batch import TokenBatch
 
 DEFAULT_NEAR_DISTANCE = 5
 """The window of a plain ``NEAR``, in token positions."""
@@ -56,6 +66,12 @@ class Term:
     def _spans(self, tokens: QueryTokens) -> list[Span]:
         return [(position, position + 1) for position in self._positions(tokens)]
 
+    def _present_vector(self, batch: TokenBatch) -> np.ndarray:
+        return batch.term(self.word, self.leading_star, self.trailing_star)
+
+    def _vector(self, batch: TokenBatch, mask: np.ndarray) -> np.ndarray:
+        return mask & self._present_vector(batch)
+
 
 @dataclass(frozen=True, slots=True)
 class Phrase:
@@ -75,6 +91,12 @@ class Phrase:
 
     def _present(self, tokens: QueryTokens) -> bool:
         return all(word._present(tokens) for word in self.words)
+
+    def _present_vector(self, batch: TokenBatch) -> np.ndarray:
+        return np.logical_and.reduce([word._present_vector(batch) for word in self.words])
+
+    def _vector(self, batch: TokenBatch, mask: np.ndarray) -> np.ndarray:
+        return batch.positional(self, mask & self._present_vector(batch))
 
     def _spans(self, tokens: QueryTokens) -> list[Span]:
         starts = self.words[0]._positions(tokens)
@@ -119,6 +141,12 @@ class Near:
     def _present(self, tokens: QueryTokens) -> bool:
         return self.left._present(tokens) and self.right._present(tokens)
 
+    def _present_vector(self, batch: TokenBatch) -> np.ndarray:
+        return self.left._present_vector(batch) & self.right._present_vector(batch)
+
+    def _vector(self, batch: TokenBatch, mask: np.ndarray) -> np.ndarray:
+        return batch.positional(self, mask & self._present_vector(batch))
+
     def _spans(self, tokens: QueryTokens) -> list[Span]:
         """The range from the first to the last token of each close pair of matches."""
         if not self._present(tokens):
@@ -160,6 +188,17 @@ class And:
     def _present(self, tokens: QueryTokens) -> bool:
         return all(child._present(tokens) for child in self.children)
 
+    def _present_vector(self, batch: TokenBatch) -> np.ndarray:
+        return np.logical_and.reduce([child._present_vector(batch) for child in self.children])
+
+    def _vector(self, batch: TokenBatch, mask: np.ndarray) -> np.ndarray:
+        remaining = mask & self._present_vector(batch)
+        for child in self.children:
+            if not remaining.any():
+                break
+            remaining = child._vector(batch, remaining)
+        return remaining
+
     def _spans(self, tokens: QueryTokens) -> list[Span]:
         if not self._test(tokens):
             return []
@@ -184,6 +223,18 @@ class Or:
 
     def _present(self, tokens: QueryTokens) -> bool:
         return any(child._present(tokens) for child in self.children)
+
+    def _present_vector(self, batch: TokenBatch) -> np.ndarray:
+        return np.logical_or.reduce([child._present_vector(batch) for child in self.children])
+
+    def _vector(self, batch: TokenBatch, mask: np.ndarray) -> np.ndarray:
+        found = np.zeros_like(mask)
+        for child in self.children:
+            open_rows = mask & ~found
+            if not open_rows.any():
+                break
+            found |= child._vector(batch, open_rows)
+        return found
 
     def _spans(self, tokens: QueryTokens) -> list[Span]:
         return [span for child in self.children for span in child._spans(tokens)]
@@ -210,6 +261,12 @@ class Not:
         """Whatever the passage holds, a NOT may hold: it never rules a match out early."""
         return True
 
+    def _present_vector(self, batch: TokenBatch) -> np.ndarray:
+        return batch.everywhere()
+
+    def _vector(self, batch: TokenBatch, mask: np.ndarray) -> np.ndarray:
+        return mask & ~self.child._vector(batch, mask)
+
     def _spans(self, tokens: QueryTokens) -> list[Span]:
         return []
 
@@ -235,6 +292,10 @@ class Query:
     def matches(self, tokens: QueryTokens) -> bool:
         """Whether the passage satisfies the query."""
         return self.root._test(tokens)
+
+    def matches_batch(self, batch: TokenBatch) -> np.ndarray:
+        """Whether each passage of ``batch`` satisfies the query (``matches`` for all)."""
+        return self.root._vector(batch, batch.everywhere())
 
     def spans(self, tokens: QueryTokens) -> list[Span]:
         """The token ranges that satisfied the positive parts of the query, sorted, overlapping
