@@ -9,13 +9,16 @@ Every embedder returns L2-normalised float32 rows, so a dot product is a cosine 
 from __future__ import annotations
 
 import hashlib
+import mmap
 import os
 import pickle
-from collections.abc import Sequence
+import time
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import BinaryIO, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -218,16 +221,164 @@ def get_embedder(name: str = DEFAULT_EMBEDDER, *, seed: int = DEFAULT_SEED) -> E
     )
 
 
+KEY_DTYPE = np.dtype("S20")
+CacheKeys = Sequence[bytes] | np.ndarray
+KEYS_SUFFIX = ".keys.npy"
+VECTORS_SUFFIX = ".vectors.npy"
+_UNREADABLE = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile)
+_SPARSE_READ = 32
+"""A read of fewer than one row in this many of a shard turns the kernel's readahead off."""
+
+
 def text_key(text: str) -> bytes:
     """20-byte key of a text for the cache: same text, same key, whatever the run."""
     return hashlib.sha1(text.encode("utf-8")).digest()
 
 
+def text_keys(texts: Iterable[str]) -> np.ndarray:
+    """The ``text_key`` of every text as one ``S20`` array, the form the cache looks up."""
+    return np.frombuffer(b"".join(map(text_key, texts)), dtype=KEY_DTYPE)
+
+
+def _as_keys(keys: CacheKeys) -> np.ndarray:
+    """``keys`` as a 1-D ``S20`` array; a sequence must hold 20-byte strings only."""
+    if isinstance(keys, np.ndarray):
+        if keys.dtype == KEY_DTYPE and keys.ndim == 1:
+            return keys
+        if keys.dtype == np.uint8 and keys.ndim == 2 and keys.shape[1] == KEY_DTYPE.itemsize:
+            return np.ascontiguousarray(keys).view(KEY_DTYPE).ravel()
+        raise ValueError(f"cache keys must be an S20 array, not {keys.dtype} {keys.shape}")
+    keys = list(keys)
+    if set(map(len, keys)) - {KEY_DTYPE.itemsize}:
+        raise ValueError("cache keys must be 20-byte strings (see text_key)")
+    return np.frombuffer(b"".join(keys), dtype=KEY_DTYPE)
+
+
+def _npy_header(handle: BinaryIO) -> tuple[tuple[int, ...], np.dtype, int]:
+    """Shape, dtype and data offset of the C-order ``.npy`` array ``handle`` starts with."""
+    version = np.lib.format.read_magic(handle)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
+    else:
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+    if fortran:
+        raise ValueError("a Fortran-order array is not a cache shard")
+    return shape, dtype, handle.tell()
+
+
+@dataclass(frozen=True)
+class _Shard:
+    """One readable shard: its keys sorted for ``searchsorted`` and where its vectors live.
+
+    ``order`` maps a position in ``keys`` to the row of the vectors file where the file's keys were
+    not sorted (shards of the previous ``.npz`` format); it is None for sorted shards. ``dtype``
+    and ``offset`` locate the rows inside a ``.vectors.npy`` file.
+    """
+
+    path: Path
+    keys: np.ndarray
+    order: np.ndarray | None
+    dim: int
+    dtype: np.dtype
+    offset: int
+
+    @classmethod
+    def open(cls, path: Path) -> _Shard | None:
+        """The shard at ``path`` (a keys file or a legacy ``.npz``), or None if it is unusable."""
+        try:
+            if path.suffix == ".npz":
+                with np.load(path) as data:
+                    raw = data["keys"]
+                    with data.zip.open("vectors.npy") as handle:
+                        shape, dtype, offset = _npy_header(handle)
+                if raw.dtype != np.uint8 or raw.ndim != 2 or raw.shape[1] != KEY_DTYPE.itemsize:
+                    return None
+                keys, size = np.ascontiguousarray(raw).view(KEY_DTYPE).ravel(), None
+            else:
+                keys = np.load(path, allow_pickle=False)
+                with open(cls._vectors_path(path), "rb") as handle:
+                    shape, dtype, offset = _npy_header(handle)
+                    size = os.fstat(handle.fileno()).st_size
+        except _UNREADABLE:
+            return None
+        usable = (
+            keys.dtype == KEY_DTYPE
+            and keys.ndim == 1
+            and len(shape) == 2
+            and shape[0] == len(keys) > 0
+            and np.issubdtype(dtype, np.floating)
+            and (size is None or size >= offset + shape[0] * shape[1] * dtype.itemsize)
+        )
+        if not usable:
+            return None
+        if np.all(keys[:-1] <= keys[1:]):
+            return cls(path, keys, None, shape[1], dtype, offset)
+        order = np.argsort(keys, kind="stable")
+        return cls(path, keys[order], order, shape[1], dtype, offset)
+
+    @staticmethod
+    def _vectors_path(keys_path: Path) -> Path:
+        return keys_path.with_name(keys_path.name.removesuffix(KEYS_SUFFIX) + VECTORS_SUFFIX)
+
+    def locate(self, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which of the sorted ``wanted`` keys this shard holds (a mask), and their vector rows."""
+        pos = np.minimum(np.searchsorted(self.keys, wanted), len(self.keys) - 1)
+        hit = self.keys[pos] == wanted
+        rows = pos[hit]
+        return hit, rows if self.order is None else self.order[rows]
+
+    def read(self, rows: np.ndarray) -> np.ndarray:
+        """The float32 vectors at ``rows``: of a memory-mapped ``.npy`` only those rows are read.
+
+        Readahead is turned off when the rows are few, so a cold lookup reads little beyond them.
+        """
+        if self.path.suffix == ".npz":
+            with np.load(self.path) as data:
+                return data["vectors"][rows].astype(np.float32, copy=False)
+        with (
+            open(self._vectors_path(self.path), "rb") as handle,
+            mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped,
+        ):
+            if len(rows) * _SPARSE_READ < len(self.keys) and hasattr(mmap, "MADV_RANDOM"):
+                mapped.madvise(mmap.MADV_RANDOM)
+            vectors = np.frombuffer(mapped, self.dtype, len(self.keys) * self.dim, self.offset)
+            block = vectors.reshape(-1, self.dim)[rows].astype(np.float32, copy=False)
+            del vectors
+        return block
+
+
+class CacheLookup(NamedTuple):
+    """What ``EmbeddingCache.get`` found, aligned with the keys it was given.
+
+    ``found`` is an (n,) bool mask; ``vectors`` is an (n, dim) float32 matrix whose rows are zero
+    where nothing was found, and has dim 0 when nothing at all was found.
+    """
+
+    found: np.ndarray
+    vectors: np.ndarray
+
+
+def _save(path: Path, array: np.ndarray) -> None:
+    """Write ``array`` as ``.npy`` at ``path`` through a temporary name, so it appears whole."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            np.save(handle, array, allow_pickle=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 class EmbeddingCache:
     """Vectors on disk keyed by (embedder id, text hash), so a retrain embeds only new text.
 
-    Each ``put`` appends one shard file per embedder (written to a temporary name and renamed), so
-    an interrupted run never corrupts what was cached before.
+    Each ``put`` adds one shard per embedder folder: ``shard-<time>-<hash>.vectors.npy`` (float32
+    rows) and ``shard-<time>-<hash>.keys.npy`` (the sorted ``S20`` keys of those rows). Both go
+    through temporary names and the keys file is renamed last: it is what makes a shard visible, so
+    an interrupted put leaves at most an ignored vectors file. ``get`` binary-searches each shard's
+    keys and reads only the rows it needs from the memory-mapped vectors, which keeps a lookup
+    fast and its memory at about the size of its answer. Shards of the previous format
+    (``shard-*.npz``, unsorted keys) are still read, sorted in memory.
     """
 
     def __init__(self, directory: str | Path) -> None:
@@ -237,38 +388,73 @@ class EmbeddingCache:
         safe = hashlib.sha1(embedder_id.encode()).hexdigest()[:16]
         return self.directory / safe
 
-    def get(self, embedder_id: str, keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
-        """The cached vectors among ``keys``."""
-        wanted = set(keys)
-        found: dict[bytes, np.ndarray] = {}
-        folder = self._folder(embedder_id)
-        if not folder.is_dir() or not wanted:
-            return found
-        for shard in sorted(folder.glob("shard-*.npz")):
-            try:
-                with np.load(shard) as data:
-                    shard_keys, vectors = data["keys"], data["vectors"]
-            except (OSError, ValueError, KeyError):
-                continue
-            for row, raw in enumerate(shard_keys):
-                key = raw.tobytes()
-                if key in wanted and key not in found:
-                    found[key] = vectors[row]
-        return found
+    def _shard_paths(self, embedder_id: str) -> list[Path]:
+        """The shard files of an embedder in lookup order: legacy ``.npz`` ones, then oldest first.
 
-    def put(self, embedder_id: str, keys: Sequence[bytes], vectors: np.ndarray) -> None:
-        """Store ``vectors`` (one row per key) as a new shard."""
-        if not keys:
+        A key in several shards is answered by the first; the time in a shard's name makes that
+        the one written earliest.
+        """
+        folder = self._folder(embedder_id)
+        if not folder.is_dir():
+            return []
+        return sorted(folder.glob("shard-*.npz")) + sorted(folder.glob(f"shard-*{KEYS_SUFFIX}"))
+
+    def get(self, embedder_id: str, keys: CacheKeys) -> CacheLookup:
+        """The cached vectors of ``keys`` (``S20`` array or 20-byte strings), aligned with them.
+
+        First the keys of each shard are searched for the keys not found yet, then the vectors are
+        read shard by shard, rows in file order; unusable shards are skipped.
+        """
+        keys = _as_keys(keys)
+        if not len(keys):
+            return CacheLookup(np.zeros(0, dtype=bool), np.zeros((0, 0), dtype=np.float32))
+        unique, inverse = np.unique(keys, return_inverse=True)
+        shard_of = np.full(len(unique), -1, dtype=np.intp)
+        row_of = np.zeros(len(unique), dtype=np.intp)
+        hits: list[_Shard] = []
+        for path in self._shard_paths(embedder_id):
+            pending = np.flatnonzero(shard_of < 0)
+            if not pending.size:
+                break
+            shard = _Shard.open(path)
+            if shard is None or (hits and shard.dim != hits[0].dim):
+                continue
+            hit, rows = shard.locate(unique[pending])
+            if rows.size:
+                shard_of[pending[hit]] = len(hits)
+                row_of[pending[hit]] = rows
+                hits.append(shard)
+        found = shard_of[inverse] >= 0
+        vectors = np.zeros((len(keys), hits[0].dim if hits else 0), dtype=np.float32)
+        positions = np.flatnonzero(found)
+        owner, rows = shard_of[inverse[positions]], row_of[inverse[positions]]
+        order = np.lexsort((rows, owner))
+        positions, owner, rows = positions[order], owner[order], rows[order]
+        starts = np.searchsorted(owner, np.arange(len(hits) + 1))
+        for index, shard in enumerate(hits):
+            part = slice(starts[index], starts[index + 1])
+            try:
+                vectors[positions[part]] = shard.read(rows[part])
+            except _UNREADABLE:
+                found[positions[part]] = False
+        return CacheLookup(found, vectors)
+
+    def put(self, embedder_id: str, keys: CacheKeys, vectors: np.ndarray) -> None:
+        """Add ``vectors`` (a row per key) as a new shard; a repeated key keeps its first row."""
+        keys = _as_keys(keys)
+        if not len(keys):
             return
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or len(vectors) != len(keys):
+            raise ValueError(f"{len(keys)} keys but vectors of shape {vectors.shape}")
+        sorted_keys, first = np.unique(keys, return_index=True)
         folder = self._folder(embedder_id)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "embedder.txt").write_text(embedder_id + "\n", encoding="utf-8")
-        key_array = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 20)
-        digest = hashlib.sha1(key_array.tobytes()).hexdigest()[:16]
-        final = folder / f"shard-{digest}.npz"
-        tmp = folder / f".shard-{digest}.{os.getpid()}.tmp.npz"
-        np.savez(tmp, keys=key_array, vectors=np.asarray(vectors, dtype=np.float32))
-        os.replace(tmp, final)
+        digest = hashlib.sha1(sorted_keys.tobytes()).hexdigest()[:16]
+        stem = f"shard-{time.time_ns():020d}-{digest}"
+        _save(folder / f"{stem}{VECTORS_SUFFIX}", vectors[first])
+        _save(folder / f"{stem}{KEYS_SUFFIX}", sorted_keys)
 
 
 def open_cache(enabled: bool = True, directory: str | Path | None = None) -> EmbeddingCache | None:
@@ -296,6 +482,11 @@ class EmbedStats:
     n_encoded: int = 0
 
 
+Encoder = Callable[[list[str], "Embedder", int, bool], np.ndarray]
+"""``(texts, embedder, batch_size, progress) -> (n, dim) vectors``: how missing texts get embedded
+(this process by default, or an engine's workers)."""
+
+
 def embed(
     texts: Sequence[str],
     embedder: Embedder,
@@ -304,37 +495,64 @@ def embed(
     batch_size: int = 64,
     progress: bool = True,
     stats: EmbedStats | None = None,
+    encode: Encoder | None = None,
 ) -> np.ndarray:
     """Embed ``texts`` in batches, reading and filling ``cache``; returns (n, dim) float32.
 
-    Identical texts are embedded once. Embedders fitted on the corpus (TF-IDF + SVD) bypass the
-    cache, since their vectors depend on the whole corpus.
+    ``encode`` embeds the texts the cache misses (default :func:`encode_batches`, here; an
+    engine's, e.g. Ray actors, see narratives.engine).
+
+    Identical texts are embedded once, and a cached text gets exactly the float32 row stored for
+    it. The cache answers in the order of ``texts``, so the result is the only (n, dim) matrix
+    built. Embedders fitted on the corpus (TF-IDF + SVD) bypass the cache, since their vectors
+    depend on the whole corpus.
     """
     stats = stats if stats is not None else EmbedStats()
     stats.n_texts = len(texts)
     if not texts:
         raise InputError("nothing to embed: the corpus produced no passages", field="text")
-    keys = [text_key(t) for t in texts]
-    unique: dict[bytes, str] = {}
-    for key, text in zip(keys, texts, strict=True):
-        unique.setdefault(key, text)
+    keys = text_keys(texts)
+    unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     stats.n_unique = len(unique)
     use_cache = cache is not None and not embedder.fitted_on_corpus
-    known = cache.get(embedder.id, list(unique)) if use_cache else {}
-    stats.n_cached = len(known)
-    missing = [key for key in unique if key not in known]
+    if use_cache:
+        found, matrix = cache.get(embedder.id, keys)
+    else:
+        found, matrix = np.zeros(len(keys), dtype=bool), np.zeros((len(keys), 0), np.float32)
+    cached = np.zeros(len(unique), dtype=bool)
+    cached[inverse[found]] = True
+    missing = np.flatnonzero(~cached)
+    missing = missing[np.argsort(first[missing], kind="stable")]
+    stats.n_cached = len(unique) - len(missing)
     stats.n_encoded = len(missing)
-    if missing:
-        encoded = _encode_batches([unique[k] for k in missing], embedder, batch_size, progress)
+    if missing.size:
+        todo = [texts[i] for i in first[missing].tolist()]
+        encoder = encode or encode_batches
+        encoded = np.asarray(encoder(todo, embedder, batch_size, progress), np.float32)
+        if encoded.ndim != 2 or len(encoded) != len(todo):
+            raise ValueError(f"{embedder.name} returned {encoded.shape} for {len(todo)} texts")
         if use_cache:
-            cache.put(embedder.id, missing, encoded)
-        known.update(zip(missing, encoded, strict=True))
-    return np.stack([known[key] for key in keys]).astype(np.float32, copy=False)
+            cache.put(embedder.id, unique[missing], encoded)
+        if not found.any():
+            matrix = np.empty((len(keys), encoded.shape[1]), dtype=np.float32)
+        elif encoded.shape[1] != matrix.shape[1]:
+            raise InputError(
+                f"the cache holds {matrix.shape[1]}-d vectors for '{embedder.id}' but it now "
+                f"returns {encoded.shape[1]}-d ones: clear the cache",
+                path=cache.directory,
+                field="embedder",
+            )
+        slot = np.empty(len(unique), dtype=np.intp)
+        slot[missing] = np.arange(len(missing))
+        rows = np.flatnonzero(~found)
+        matrix[rows] = encoded[slot[inverse[rows]]]
+    return matrix
 
 
-def _encode_batches(
+def encode_batches(
     texts: list[str], embedder: Embedder, batch_size: int, progress: bool
 ) -> np.ndarray:
+    """Embed ``texts`` with ``embedder`` in this process, ``batch_size`` at a time."""
     chunks = []
     with tqdm(
         total=len(texts), desc=f"embedding ({embedder.name})", unit="passage", disable=not progress
