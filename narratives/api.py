@@ -29,6 +29,7 @@ from narratives.runs import list_runs as _list_runs
 if TYPE_CHECKING:
     from narratives.catalog import Catalog
     from narratives.drift import DriftResult
+    from narratives.engine import Engine
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -98,6 +99,9 @@ def train(
     models_dir: str | Path | None = None,
     overwrite: bool = False,
     parent: Run | str | Path | None = None,
+    engine: str | Engine = "local",
+    address: str | None = None,
+    workers: int | None = None,
     progress: bool = True,
     verbose: bool = True,
 ) -> Run:
@@ -129,6 +133,11 @@ def train(
         the parent's by shared passages and centroid cosine; continued topics keep their ids,
         new ones get ids never used before, and the run gains a ``lineage`` table
         (``Run.lineage()``).
+    engine, address, workers
+        Where embedding, query matching and the assignment of passages outside a fit sample
+        run: ``"local"`` (this process, ``workers`` embedder threads) or ``"ray"`` (Ray Data
+        actors; a cluster at ``address``, else Ray started here with ``workers`` CPUs). Same
+        run either way (README: Large corpora and clusters).
     progress, verbose
         Progress bars and stage messages, on stderr.
 
@@ -162,6 +171,7 @@ def train(
         progress=progress,
         log=print_stderr if verbose else None,
         parent=parent,
+        engine=_engine(engine, address, workers),
     )
     trained = open_run(result.run_path)
     trained.timings = result.timings
@@ -176,6 +186,9 @@ def assign(
     name: str | None = None,
     models_dir: str | Path | None = None,
     overwrite: bool = False,
+    engine: str | Engine = "local",
+    address: str | None = None,
+    workers: int | None = None,
     progress: bool = True,
     verbose: bool = True,
 ) -> Run:
@@ -187,6 +200,7 @@ def assign(
     fit no topic stay unassigned, and enough of them form candidate topics with new ids. The new
     run (default name ``<run>-<UTC timestamp>``) keeps the topic ids, recomputes the drift over
     the whole span, names its parent and adds a ``novelty`` table (``Run.novelty()``).
+    ``engine``, ``address`` and ``workers`` as for :func:`train`.
     """
     from narratives.assign import assign as assign_articles
 
@@ -199,10 +213,20 @@ def assign(
         overwrite=overwrite,
         progress=progress,
         log=print_stderr if verbose else None,
+        engine=_engine(engine, address, workers),
     )
     assigned = open_run(result.run_path)
     assigned.timings = result.timings
     return assigned
+
+
+def _engine(engine: str | Engine, address: str | None, workers: int | None) -> Engine:
+    """An engine by name, or the given one."""
+    if isinstance(engine, str):
+        from narratives.engine import get_engine
+
+        return get_engine(engine, address=address, workers=workers)
+    return engine
 
 
 @_public

@@ -22,6 +22,7 @@ import polars as pl
 
 from narratives.corpus import LoadReport
 from narratives.drift.settings import DriftInfo
+from narratives.engine import LOCAL, Engine
 from narratives.errors import InputError, print_stderr
 from narratives.novelty import (
     TopicAssigner,
@@ -61,10 +62,14 @@ def new_documents(run: Run, documents: pl.DataFrame) -> tuple[pl.DataFrame, int]
 
 
 def assign_passages(
-    run: Run, passages: pl.DataFrame, embeddings: np.ndarray, old_embeddings: np.ndarray
+    run: Run,
+    passages: pl.DataFrame,
+    embeddings: np.ndarray,
+    old_embeddings: np.ndarray,
+    engine: Engine | None = None,
 ) -> tuple[pl.DataFrame, np.ndarray, float]:
-    """The Assignments rows of new passages by the run's stored passages (nearest-passage vote),
-    which of them fit no topic, and the run's calibrated novelty threshold."""
+    """The Assignments rows of new passages by the run's stored passages (nearest-passage vote,
+    on ``engine``), which of them fit no topic, and the run's calibrated novelty threshold."""
     stored = (
         run.table("passages")
         .select("passage_id")
@@ -73,7 +78,7 @@ def assign_passages(
     assigner = TopicAssigner.fit(
         old_embeddings, stored["topic_id"].fill_null(OUTLIER_TOPIC), seed=run.config.seed
     )
-    topics, similarity, unassigned = assigner.transform(embeddings)
+    topics, similarity, unassigned = (engine or LOCAL).assign(assigner, embeddings)
     frame = passages.select("passage_id", "doc_id").with_columns(
         pl.Series("topic_id", topics, dtype=pl.Int32),
         pl.Series("probability", np.clip(similarity, 0, 1), dtype=pl.Float32),
@@ -146,9 +151,11 @@ def assign(
     overwrite: bool = False,
     progress: bool = True,
     log: Callable[[str], None] | None = print_stderr,
+    engine: Engine | None = None,
 ) -> AssignResult:
     """Place the articles of ``corpus`` (a path or a DataFrame) into ``run``; writes and returns
-    the new run (default name ``<run>-<UTC timestamp>``, beside the parent)."""
+    the new run (default name ``<run>-<UTC timestamp>``, beside the parent). ``engine`` embeds,
+    matches and assigns the new passages (narratives.engine; local by default)."""
     from narratives.detect import NarrativeDetector
     from narratives.embed import embed, open_cache
     from narratives.pipeline import _stage, load_documents
@@ -170,17 +177,22 @@ def assign(
     with _stage(timings, "embed"):
         embedder = run.embedder()
         cache = open_cache(config.cache, config.cache_dir)
-        kwargs = {"cache": cache, "batch_size": config.batch_size}
+        encode = (engine or LOCAL).encode
+        kwargs = {"cache": cache, "batch_size": config.batch_size, "encode": encode}
         embeddings = embed(passages["text"].to_list(), embedder, progress=progress, **kwargs)
         old_texts = run.table("passages")["text"].to_list()
         old_embeddings = embed(old_texts, embedder, progress=False, **kwargs)
 
     with _stage(timings, "assign"):
-        new_rows, unassigned, threshold = assign_passages(run, passages, embeddings, old_embeddings)
+        new_rows, unassigned, threshold = assign_passages(
+            run, passages, embeddings, old_embeddings, engine
+        )
         new_rows, candidates = _candidates(
             run, passages, embeddings, new_rows, unassigned, threshold
         )
-        scores = NarrativeDetector.load(run).transform(passages, embeddings)
+        detector = NarrativeDetector.load(run)
+        detector.engine = engine
+        scores = detector.transform(passages, embeddings)
     say(
         f"assigned: {passages.height} passages, {int(unassigned.sum())} fit no topic, "
         f"{candidates.height} candidate topics"

@@ -16,7 +16,13 @@ import click
 from narratives import __version__
 from narratives.cli_analysis import drift, evaluate, label
 from narratives.cli_assign import assign
-from narratives.cli_common import MODELS_OPTION, _models_dir, _parse_columns, share_options
+from narratives.cli_common import (
+    MODELS_OPTION,
+    _models_dir,
+    _parse_columns,
+    engine_options,
+    share_options,
+)
 from narratives.defaults import DEFAULT_SEED
 from narratives.errors import NarrativesError, NarrativesWarning
 from narratives.reports import echo_table, print_topics
@@ -72,6 +78,7 @@ def cli() -> None:
     help="A run this retrain continues: matched topics keep its ids, and a lineage table says "
     "which topic continued, split, merged, is new or gone.",
 )
+@engine_options
 @click.option("--overwrite", is_flag=True, help="Replace an existing run of the same name.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the embedding cache.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or stage messages.")
@@ -87,6 +94,9 @@ def train(
     shares,
     calibration,
     parent,
+    engine,
+    address,
+    workers,
     overwrite,
     no_cache,
     quiet,
@@ -119,6 +129,9 @@ def train(
         models_dir=_models_dir(models_dir),
         overwrite=overwrite,
         parent=parent,
+        engine=engine,
+        address=address,
+        workers=workers,
         progress=not quiet,
         verbose=not quiet,
     )

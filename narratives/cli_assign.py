@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import polars as pl
 
-from narratives.cli_common import MODELS_OPTION, _models_dir
+from narratives.cli_common import MODELS_OPTION, _models_dir, engine_options
 
 
 @click.command("assign")
@@ -19,10 +19,11 @@ from narratives.cli_common import MODELS_OPTION, _models_dir
     default=None,
     help="Name of the new run (default: <run>-<timestamp>, beside the parent).",
 )
+@engine_options
 @click.option("--overwrite", is_flag=True, help="Replace an existing run of that name.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or stage messages.")
 @MODELS_OPTION
-def assign(run, corpus, name, overwrite, quiet, models_dir) -> None:
+def assign(run, corpus, name, engine, address, workers, overwrite, quiet, models_dir) -> None:
     """Place the articles of CORPUS into RUN without refitting, as a new run.
 
     The same passages rules, embedder, catalog detector and topics as RUN; articles RUN already
@@ -36,7 +37,15 @@ def assign(run, corpus, name, overwrite, quiet, models_dir) -> None:
 
     parent = open_run(run, _models_dir(models_dir))
     result = assign_articles(
-        parent, corpus, name=name, overwrite=overwrite, progress=not quiet, verbose=not quiet
+        parent,
+        corpus,
+        name=name,
+        overwrite=overwrite,
+        engine=engine,
+        address=address,
+        workers=workers,
+        progress=not quiet,
+        verbose=not quiet,
     )
     added = result.record.metrics.n_documents - parent.record.metrics.n_documents
     click.echo(f"{result.name}: {added} articles added to {parent.name}'s topics")

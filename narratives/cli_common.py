@@ -42,6 +42,32 @@ def share_options(default: str) -> Callable[[Any], Any]:
     return decorate
 
 
+def engine_options(command: Any) -> Any:
+    """``--engine``, ``--address`` and ``--workers``, as ``train`` and ``assign`` take them."""
+    command = click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Embedder threads (local) or Ray actors (ray). Default: the machine's cores, or "
+        "the cluster's CPUs.",
+    )(command)
+    command = click.option(
+        "--address",
+        default=None,
+        metavar="ADDR",
+        help="A running Ray cluster (ray://HEAD:10001, or auto); needs --engine ray. Without "
+        "it Ray starts on this machine.",
+    )(command)
+    return click.option(
+        "--engine",
+        type=click.Choice(["local", "ray"]),
+        default="local",
+        show_default=True,
+        help="Where embedding, query matching and assignment run: this process, or Ray Data "
+        "actors (pip install 'narratives[ray]'). Same run either way.",
+    )(command)
+
+
 def _models_dir(value: Path | None) -> Path:
     from narratives.runs import default_models_dir
 

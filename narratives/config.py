@@ -28,7 +28,12 @@ from typing import Any
 
 import tomli_w
 
-from narratives.defaults import DEFAULT_EMBEDDER, DEFAULT_LANGUAGES, DEFAULT_SEED
+from narratives.defaults import (
+    DEFAULT_EMBEDDER,
+    DEFAULT_FIT_SAMPLE,
+    DEFAULT_LANGUAGES,
+    DEFAULT_SEED,
+)
 from narratives.drift.settings import DriftSettings
 from narratives.errors import InputError, NarrativesWarning, read_toml
 from narratives.validation import (
@@ -63,6 +68,9 @@ class ModelSettings:
     """What ``TopicModel`` takes: BERTopic discovery and representation of the topics.
 
     ``None`` means "adapt to the corpus" (sizes) or "per embedder" (similarity thresholds).
+    ``fit_sample``: above this many passages, BERTopic is fitted on a sample of that size,
+    stratified by month and outlet, and the other passages are assigned by their nearest fitted
+    passages (narratives.sampling); ``None`` (0 in a TOML file) fits on every passage.
     """
 
     min_topic_size: int | None = None
@@ -75,9 +83,13 @@ class ModelSettings:
     top_n_words: int = 10
     n_representative: int = 3
     ngram_range: tuple[int, int] = (1, 2)
+    fit_sample: int | None = DEFAULT_FIT_SAMPLE
 
     def __post_init__(self) -> None:
         check_int(self.min_topic_size, "min_topic_size", low=2, optional=True)
+        if self.fit_sample == 0:
+            object.__setattr__(self, "fit_sample", None)
+        check_int(self.fit_sample, "fit_sample", low=100, optional=True)
         check_int(self.n_neighbors, "n_neighbors", low=2, optional=True)
         check_int(self.n_components, "n_components", low=2)
         check_int(self.min_samples, "min_samples", low=1, optional=True)
@@ -235,8 +247,12 @@ class TrainConfig:
                 raise InputError(f"{name} must be a {kind.__name__}", field=name)
 
     def to_dict(self) -> dict[str, Any]:
-        """Nested plain dict for run.json and TOML (None values dropped: TOML has no null)."""
-        return _drop_none(asdict(self))
+        """Nested plain dict for run.json and TOML (None values dropped: TOML has no null; a
+        ``fit_sample`` of None, whose default is not None, is written as 0)."""
+        data = _drop_none(asdict(self))
+        if self.model.fit_sample is None:
+            data.setdefault("model", {})["fit_sample"] = 0
+        return data
 
     def to_toml(self) -> str:
         return tomli_w.dumps(self.to_dict())

@@ -31,6 +31,7 @@ import polars as pl
 from narratives.config import ModelSettings, TrainConfig
 from narratives.defaults import DEFAULT_LANGUAGES, DEFAULT_SEED
 from narratives.embed import Embedder
+from narratives.engine import LOCAL, Engine
 from narratives.errors import InputError
 from narratives.schemas import ASSIGNMENTS, OUTLIER_TOPIC, TOPICS, conform
 from narratives.vectorizer import build_vectorizer, display_forms
@@ -55,6 +56,8 @@ class ResolvedParams:
     n_neighbors: int
     n_components: int
     outlier_threshold: float
+    n_fit: int | None = None
+    """Passages the model was fitted on (fewer than ``n_passages`` with ``fit_sample``)."""
 
 
 def adapt_min_topic_size(n: int) -> int:
@@ -129,9 +132,10 @@ def umap_for(embeddings: np.ndarray, n_neighbors: int, n_components: int, seed: 
 
 
 def _unit(matrix: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return (matrix / norms).astype(np.float32)
+    """float32 unit rows (not copied when they are unit already)."""
+    from narratives.detect.head import unit_rows
+
+    return unit_rows(matrix)
 
 
 class TopicModel:
@@ -149,12 +153,14 @@ class TopicModel:
         seed: int = DEFAULT_SEED,
         languages: tuple[str, ...] = DEFAULT_LANGUAGES,
         log: Callable[[str], None] | None = None,
+        engine: Engine | None = None,
     ) -> None:
         self.embedder = embedder
         self.settings = settings
         self.seed = seed
         self.languages = languages
         self.log = log
+        self.engine = engine
 
     @property
     def _settings(self) -> ModelSettings:
@@ -168,14 +174,17 @@ class TopicModel:
         *,
         seed: int | None = None,
         log: Callable[[str], None] | None = None,
+        engine: Engine | None = None,
     ) -> TopicModel:
-        """The (unfitted) model that ``config`` describes; ``seed`` overrides its seed."""
+        """The (unfitted) model that ``config`` describes; ``seed`` overrides its seed;
+        ``engine`` assigns the passages outside a fit sample (local by default)."""
         return cls(
             embedder,
             config.model,
             seed=config.seed if seed is None else seed,
             languages=config.languages,
             log=log,
+            engine=engine,
         )
 
     @classmethod
@@ -205,8 +214,16 @@ class TopicModel:
         if self.log is not None:
             self.log(message)
 
-    def fit(self, passages: pl.DataFrame, embeddings: np.ndarray) -> TopicModel:
-        """Learn topics and topic assignments for ``passages`` (rows match ``embeddings``)."""
+    def fit(
+        self, passages: pl.DataFrame, embeddings: np.ndarray, sample: np.ndarray | None = None
+    ) -> TopicModel:
+        """Learn topics and topic assignments for ``passages`` (rows match ``embeddings``).
+
+        With ``sample`` (row indices), BERTopic is fitted on those passages only and every other
+        passage is assigned to a topic by its nearest fitted passages, the rule ``narratives
+        assign`` uses for new articles (narratives.novelty.TopicAssigner); one that fits no
+        topic is an outlier.
+        """
         n = passages.height
         if n == 0:
             raise InputError("no passages to model", field="text")
@@ -214,9 +231,11 @@ class TopicModel:
             raise ValueError(f"{n} passages but {embeddings.shape[0]} embedding rows")
         embeddings = _unit(np.asarray(embeddings, dtype=np.float32))
         texts = passages["text"].to_list()
-        labels, resolved = self._discover(texts, embeddings)
+        rows = np.arange(n) if sample is None else np.unique(np.asarray(sample, dtype=np.int64))
+        fit_texts = texts if len(rows) == n else [texts[i] for i in rows]
+        labels, resolved = self._discover(fit_texts, embeddings[rows])
         self.params_ = ResolvedParams(
-            n_passages=n, outlier_threshold=self._outlier_threshold(), **resolved
+            n_passages=n, outlier_threshold=self._outlier_threshold(), n_fit=len(rows), **resolved
         )
         if (labels < 0).all():
             raise InputError(
@@ -224,8 +243,37 @@ class TopicModel:
                 "cluster; add documents or set a smaller [model] min_topic_size",
                 field="text",
             )
-        self._fit_representation(passages, texts, embeddings, labels)
+        fitted, analyzer = self._fit_representation(fit_texts, embeddings[rows], labels)
+        topics = fitted if len(rows) == n else self._assign_rest(embeddings, rows, fitted)
+        forms = self._keyword_forms(self.topic_model_, fit_texts, fitted, analyzer)
+        self.topics_ = self._topics_table(passages, texts, topics, forms)
+        self.assignments_ = self._assignments_table(passages, embeddings, topics)
         return self
+
+    def _assign_rest(
+        self, embeddings: np.ndarray, rows: np.ndarray, fitted: np.ndarray
+    ) -> np.ndarray:
+        """Topics of every passage: ``fitted`` for the sample ``rows``, the nearest-passage vote
+        over the sample for the others. One that no fitted passage is close to is an outlier,
+        or, with ``reduce_outliers``, joins the nearest topic centroid at ``outlier_threshold``
+        or more, as the fitted passages' outliers did."""
+        from narratives.novelty import TopicAssigner
+
+        rest = np.setdiff1d(np.arange(embeddings.shape[0]), rows, assume_unique=True)
+        self._say(f"assignment: {len(rest)} passages outside the fit sample, by nearest passages")
+        assigner = TopicAssigner.fit(embeddings[rows], fitted, seed=self.seed)
+        assigned, _, unassigned = (self.engine or LOCAL).assign(assigner, embeddings, rest)
+        found = np.unique(fitted[fitted >= 0])
+        if self._settings.reduce_outliers and unassigned.any() and len(found):
+            centroids = _unit(np.stack([embeddings[rows][fitted == t].mean(axis=0) for t in found]))
+            similarity = embeddings[rest[unassigned]] @ centroids.T
+            best = similarity.argmax(axis=1)
+            close = similarity[np.arange(len(best)), best] >= self._outlier_threshold()
+            assigned[unassigned] = np.where(close, found[best], OUTLIER_TOPIC)
+        topics = np.empty(embeddings.shape[0], dtype=np.int64)
+        topics[rows] = fitted
+        topics[rest] = assigned
+        return topics
 
     def _outlier_threshold(self) -> float:
         if self._settings.outlier_threshold is not None:
@@ -292,13 +340,10 @@ class TopicModel:
         return topics, resolved
 
     def _fit_representation(
-        self,
-        passages: pl.DataFrame,
-        texts: list[str],
-        embeddings: np.ndarray,
-        labels: np.ndarray,
-    ) -> None:
-        """BERTopic in manual mode over all passages: keywords, representatives, topic vectors."""
+        self, texts: list[str], embeddings: np.ndarray, labels: np.ndarray
+    ) -> tuple[np.ndarray, Callable[[str], list[str]]]:
+        """BERTopic in manual mode over the fitted passages: keywords, representatives, topic
+        vectors; returns their topics and the vectorizer's analyzer."""
         from bertopic import BERTopic
         from bertopic.cluster import BaseCluster
         from bertopic.dimensionality import BaseDimensionalityReduction
@@ -319,11 +364,8 @@ class TopicModel:
         )
         self._say(f"representation: c-TF-IDF keywords for {len(set(labels.tolist()))} topics")
         topics, _ = topic_model.fit_transform(texts, embeddings, y=labels)
-        topics = np.asarray(topics, dtype=np.int64)
-        forms = self._keyword_forms(topic_model, texts, topics, vectorizer.analyzer)
         self.topic_model_ = topic_model
-        self.topics_ = self._topics_table(passages, texts, topics, forms)
-        self.assignments_ = self._assignments_table(passages, embeddings, topics)
+        return np.asarray(topics, dtype=np.int64), vectorizer.analyzer
 
     @staticmethod
     def _keyword_forms(topic_model, texts: list[str], topics: np.ndarray, analyzer) -> dict:

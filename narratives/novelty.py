@@ -4,7 +4,8 @@ topics they form, and each topic's signal class.
 - **Nearest stored passages.** A new passage takes the topic of the run's passages nearest to it
   (cosine), by a vote weighted ``exp(similarity / TAU)`` over its ``K_NEIGHBOURS`` nearest: a
   passage the run already holds gets its own topic back, a new one the topic of its close
-  neighbourhood, as the density clustering would have given it.
+  neighbourhood, as the density clustering would have given it. Past ``MAX_REFERENCE`` stored
+  passages, a sample of them stratified by topic votes.
 - **Unassigned.** A new passage whose nearest stored passage is less similar than
   ``NOVELTY_QUANTILE`` of the run's own passages are to their nearest other passage is kept as
   unassigned (topic -1), not forced into a topic: the threshold is calibrated on the run itself.
@@ -32,6 +33,9 @@ K_NEIGHBOURS = 15
 TAU = 0.05
 NOVELTY_QUANTILE = 0.02
 CALIBRATION_SAMPLE = 2000
+MAX_REFERENCE = 20_000
+"""Stored passages that vote at most: past it, a sample stratified by topic (proportional), so
+that assigning a million passages stays a few minutes of matrix products."""
 DECAY = 0.01
 """Per day, as BERTrend's default decay factor."""
 NOISE_QUANTILE = 0.10
@@ -49,7 +53,7 @@ def nearest(
     index = np.empty((queries.shape[0], k), dtype=np.int64)
     for start in range(0, queries.shape[0], chunk):
         block = queries[start : start + chunk] @ stored.T
-        top = np.argpartition(-block, k - 1, axis=1)[:, :k]
+        top = np.argpartition(block, -k, axis=1)[:, -k:]
         top_sims = np.take_along_axis(block, top, axis=1)
         order = np.argsort(-top_sims, axis=1, kind="stable")
         sims[start : start + chunk] = np.take_along_axis(top_sims, order, axis=1)
@@ -70,7 +74,13 @@ class TopicAssigner:
         """Keep the stored passages and calibrate the novelty threshold on them: the
         NOVELTY_QUANTILE of their similarity to their nearest other stored passage."""
         vectors = unit_rows(embeddings)
+        topics = np.asarray(topics, dtype=np.int64)
         rng = np.random.default_rng(seed)
+        if len(vectors) > MAX_REFERENCE:
+            from narratives.sampling import stratified_sample
+
+            keep = stratified_sample(pl.Series(topics), MAX_REFERENCE, seed)
+            vectors, topics = vectors[keep], topics[keep]
         size = min(CALIBRATION_SAMPLE, len(vectors))
         sample = rng.choice(len(vectors), size=size, replace=False) if size else np.array([], int)
         threshold = 0.0
@@ -78,7 +88,7 @@ class TopicAssigner:
             sims, index = nearest(vectors[sample], vectors, 2)
             other = np.where(index[:, 0] == sample, sims[:, 1], sims[:, 0])
             threshold = float(np.quantile(other, NOVELTY_QUANTILE))
-        return cls(vectors, np.asarray(topics, dtype=np.int64), threshold)
+        return cls(vectors, topics, threshold)
 
     def transform(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(topic, similarity to the nearest stored passage, unassigned) of each passage."""

@@ -31,6 +31,7 @@ from narratives.embed import (
     open_cache,
     save_fitted_embedder,
 )
+from narratives.engine import LOCAL, Engine
 from narratives.errors import print_stderr
 from narratives.feedback import user_catalog_path
 from narratives.model import TopicModel
@@ -80,8 +81,10 @@ def _embed_passages(
     *,
     progress: bool,
     say: Callable[[str], None],
+    engine: Engine | None = None,
 ) -> tuple[np.ndarray, EmbedStats]:
-    """The passages' embeddings (fitting a corpus-fitted embedder first) and the cache figures."""
+    """The passages' embeddings (fitting a corpus-fitted embedder first) and the cache figures;
+    what the cache misses is encoded on ``engine``."""
     stats = EmbedStats()
     with _stage(timings, "embed"):
         texts = passages["text"].to_list()
@@ -94,6 +97,7 @@ def _embed_passages(
             batch_size=config.batch_size,
             progress=progress,
             stats=stats,
+            encode=(engine or LOCAL).encode,
         )
     say(
         f"embeddings: {stats.n_encoded} encoded, {stats.n_cached} from cache "
@@ -110,6 +114,20 @@ def _encoder(embedder: Embedder, config: TrainConfig) -> Callable[[list[str]], n
         return embed(texts, embedder, cache=cache, batch_size=config.batch_size, progress=False)
 
     return encode
+
+
+def _fit_sample(
+    passages: pl.DataFrame, documents: pl.DataFrame, config: TrainConfig, say: Callable[[str], None]
+) -> np.ndarray | None:
+    """The rows BERTopic is fitted on when the corpus has more than ``[model] fit_sample``
+    passages (stratified by month and outlet), else None (all)."""
+    limit = config.model.fit_sample
+    if limit is None or passages.height <= limit:
+        return None
+    from narratives.sampling import passage_strata, stratified_sample
+
+    say(f"fit sample: {limit} of {passages.height} passages, stratified by month and outlet")
+    return stratified_sample(passage_strata(passages, documents), limit, config.seed)
 
 
 def resolve_catalog(config: TrainConfig, models_dir: Path) -> Path | None:
@@ -130,11 +148,17 @@ def _narratives_stage(
     timings: dict[str, float],
     *,
     say: Callable[[str], None],
+    engine: Engine | None = None,
 ) -> NarrativeDetector:
     """The catalogued narratives of every passage (timed)."""
     with _stage(timings, "narratives"):
         detector = NarrativeDetector(
-            catalog, config.detector, seed=config.seed, languages=config.languages, log=say
+            catalog,
+            config.detector,
+            seed=config.seed,
+            languages=config.languages,
+            log=say,
+            engine=engine,
         )
         detector.fit(passages, embeddings, encode)
     return detector
@@ -377,11 +401,13 @@ def train(
     progress: bool = True,
     log: Callable[[str], None] | None = print_stderr,
     parent: Run | None = None,
+    engine: Engine | None = None,
 ) -> TrainResult:
     """Train on ``corpus`` (a path, or a polars or pandas DataFrame of the corpus columns) with
     ``config`` and write the run; returns its path and figures. With ``parent``, each discovered
     topic is matched to the parent run's topics (narratives.lineage): continued topics keep the
-    parent's ids, and the run gains a ``lineage`` table."""
+    parent's ids, and the run gains a ``lineage`` table. ``engine`` runs the per-passage steps
+    (embedding, query matching, assigning passages outside a fit sample; narratives.engine)."""
     config = config or TrainConfig()
     say = log or (lambda _message: None)
     timings: dict[str, float] = {}
@@ -401,14 +427,18 @@ def train(
 
     embedder = get_embedder(config.embedder, seed=config.seed)
     embeddings, stats = _embed_passages(
-        passages, embedder, config, timings, progress=progress, say=say
+        passages, embedder, config, timings, progress=progress, say=say, engine=engine
     )
     encode = _encoder(embedder, config)
 
     with _stage(timings, "fit"):
-        model = TopicModel.from_config(config, embedder, log=say).fit(passages, embeddings)
+        sample = _fit_sample(passages, documents, config, say)
+        model = TopicModel.from_config(config, embedder, log=say, engine=engine)
+        model.fit(passages, embeddings, sample)
     lineage = _lineage_stage(parent, passages, embeddings, model, embedder, config, timings, say)
-    detector = _narratives_stage(passages, embeddings, catalog, encode, config, timings, say=say)
+    detector = _narratives_stage(
+        passages, embeddings, catalog, encode, config, timings, say=say, engine=engine
+    )
     scores = detector.scores_table(passages)
     estimates = _share_stage(detector, scores, catalog, config, say)
     drift = _drift_stage(

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create .venv and install narratives with its test tools. Idempotent: a second run with the same
 # pyproject.toml installs nothing. torch (pulled in by BERTopic through sentence-transformers) is
-# pinned to the CPU build first, so pip never fetches gigabytes of CUDA packages.
+# pinned to the CPU build first, so pip never fetches gigabytes of CUDA packages. The ray extra is
+# installed too, so that the suite runs the --engine ray test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -17,5 +18,5 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 fi
 python -m pip install --quiet --upgrade pip
 python -m pip install --quiet "torch==2.13.0"
-python -m pip install --quiet -e ".[dev]"
+python -m pip install --quiet -e ".[dev,ray]"
 echo "$want" > "$stamp"

@@ -34,6 +34,7 @@ from narratives.config import DetectorSettings
 from narratives.defaults import DEFAULT_LANGUAGES, DEFAULT_SEED
 from narratives.detect.calibrate import HeadCalibration, calibrate_head
 from narratives.detect.head import NarrativeHeads, TrainingSet, centred, unit_rows
+from narratives.engine import LOCAL, Engine
 from narratives.query import match_matrix
 from narratives.shares.rates import Items
 
@@ -82,12 +83,14 @@ class NarrativeDetector:
         seed: int = DEFAULT_SEED,
         languages: tuple[str, ...] = DEFAULT_LANGUAGES,
         log: Callable[[str], None] | None = None,
+        engine: Engine | None = None,
     ) -> None:
         self.catalog = catalog
         self.settings = settings
         self.seed = seed
         self.languages = languages
         self.log = log
+        self.engine = engine
 
     @property
     def _settings(self) -> DetectorSettings:
@@ -107,9 +110,7 @@ class NarrativeDetector:
         corpus = centred(vectors, self.mean_)
         sets, texts_of = self._training_sets(encode)
         self.heads_ = NarrativeHeads(c=self._settings.head_c, seed=self.seed).fit(sets)
-        self.query_ = match_matrix(
-            self.catalog.queries, texts, self.languages, window=self._settings.query_window
-        )
+        self.query_ = self._match_corpus(texts)
         self.scores_ = self.heads_.predict_proba(corpus)
         self.fits_ = [
             self._fit_one(k, narrative, sets[k], texts_of[k][0])
@@ -129,9 +130,7 @@ class NarrativeDetector:
         """The narrative scores table of new passages, with the fitted heads and thresholds."""
         texts = passages["text"].to_list()
         corpus = centred(unit_rows(embeddings), self.mean_)
-        query = match_matrix(
-            self.catalog.queries, texts, self.languages, window=self._settings.query_window
-        )
+        query = self._match_corpus(texts)
         scores = self.heads_.predict_proba(corpus)
         tagged, evidence = self._decide(texts, corpus, query, scores)
         return scores_table(passages, self.ids, scores, query, tagged, evidence)
@@ -202,6 +201,13 @@ class NarrativeDetector:
             (arrays[f"confirmed_{k}"], arrays[f"rejected_{k}"]) for k in range(len(detector.fits_))
         ]
         return detector
+
+    def _match_corpus(self, texts: list[str]) -> np.ndarray:
+        """Every query on the corpus passages, on the detector's engine (local by default)."""
+        engine = self.engine or LOCAL
+        return engine.match(
+            self.catalog.queries, texts, self.languages, self._settings.query_window
+        )
 
     def _say(self, message: str) -> None:
         if self.log is not None:
