@@ -120,7 +120,8 @@ class TopicWordAnalyzer:
         if len(self.languages) == 1:
             return self.languages[0]
         lowered = [token.lower() for token in tokens[:400] if token]
-        hits = [sum(t in self._language_markers[lang] for t in lowered) for lang in self.languages]
+        markers = self._language_markers
+        hits = [sum(map(markers[lang].__contains__, lowered)) for lang in self.languages]
         return self.languages[hits.index(max(hits))]
 
     def __call__(self, doc: str) -> list[str]:

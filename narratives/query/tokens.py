@@ -25,9 +25,10 @@ class QueryTokens:
     """One passage as queries see it: the forms of each token position, indexed.
 
     Positions count words only (sentence breaks take none); ``sentences`` numbers the sentence
-    of each position so that phrases do not run across a break. ``index`` maps each form
-    (surface, lemma, hyphen part) to its increasing positions and ``forms`` is its key set;
-    both are read-only, precomputed so that a query term costs a few dict look-ups.
+    of each position so that phrases do not run across a break. ``forms`` is the set of every
+    form (surface, lemma, hyphen part) of the passage, and ``index`` maps each form to its
+    increasing positions, built on first use: a corpus batch tests terms on ``forms`` alone,
+    and only the passages a phrase or NEAR may match need positions.
     """
 
     text: str = field(repr=False)
@@ -37,11 +38,24 @@ class QueryTokens:
     lemmas: tuple[str, ...]
     part_forms: tuple[tuple[str, ...], ...]
     sentences: tuple[int, ...]
-    index: Mapping[str, Sequence[int]] = field(repr=False, compare=False)
     forms: frozenset[str] = field(repr=False, compare=False)
+    entry_forms: tuple[frozenset[str], ...] = field(repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.surfaces)
+
+    @cached_property
+    def index(self) -> Mapping[str, Sequence[int]]:
+        """Each form's increasing token positions."""
+        index: dict[str, list[int]] = {}
+        for position, forms in enumerate(self.entry_forms):
+            for form in forms:
+                hits = index.get(form)
+                if hits is None:
+                    index[form] = [position]
+                else:
+                    hits.append(position)
+        return index
 
     @cached_property
     def offsets(self) -> tuple[tuple[int, int], ...]:
@@ -83,42 +97,32 @@ def tokenize(text: str, analyzer: TopicWordAnalyzer) -> QueryTokens:
     if caches is None:
         caches = _token_caches[analyzer] = {}
     cache = caches.setdefault(lang, {})
-    surfaces: list[str] = []
-    lemmas: list[str] = []
-    parts: list[tuple[str, ...]] = []
+    entries: list[TokenEntry] = []
     sentences: list[int] = []
-    index: dict[str, list[int]] = {}
     sentence = 0
+    known = cache.get
     for token in raw:
         if not token:
             sentence += 1
             continue
-        entry = cache.get(token)
+        entry = known(token)
         if entry is None:
             if len(cache) >= MAX_CACHE_ENTRIES:
                 cache.clear()
             entry = cache[token] = token_entry(analyzer, token, lang)
-        position = len(surfaces)
-        surfaces.append(entry[0])
-        lemmas.append(entry[1])
-        parts.append(entry[2])
+        entries.append(entry)
         sentences.append(sentence)
-        for form in entry[3]:
-            hits = index.get(form)
-            if hits is None:
-                index[form] = [position]
-            else:
-                hits.append(position)
+    surfaces, lemmas, parts, entry_forms = zip(*entries, strict=True) if entries else ((),) * 4
     return QueryTokens(
         text=text or "",
         language=lang,
         languages=analyzer.languages,
-        surfaces=tuple(surfaces),
-        lemmas=tuple(lemmas),
-        part_forms=tuple(parts),
+        surfaces=surfaces,
+        lemmas=lemmas,
+        part_forms=parts,
         sentences=tuple(sentences),
-        index=index,
-        forms=frozenset(index),
+        forms=frozenset().union(*entry_forms),
+        entry_forms=entry_forms,
     )
 
 

@@ -47,8 +47,8 @@ class Term:
         if self.leading_star or self.trailing_star:
             matcher = wildcard(self.word.lower(), self.leading_star, self.trailing_star)
             return tuple(matcher.matching(tokens.forms))
-        index = tokens.index
-        return [form for form in term_forms(self.word, tokens.languages) if form in index]
+        forms = tokens.forms
+        return [form for form in term_forms(self.word, tokens.languages) if form in forms]
 
     def _positions(self, tokens: QueryTokens) -> Sequence[int]:
         """The increasing token positions this term matches."""
