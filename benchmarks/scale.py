@@ -338,16 +338,36 @@ def agreement(sizes: list[int], args: argparse.Namespace) -> list[dict]:
 
 
 def dashboard_first_chart(run: Path, repeats: int) -> dict:
-    """Cold first chart of the dashboard on ``run`` (benchmarks.dashboard's measurement)."""
+    """Cold first chart of the dashboard on ``run``: a fresh server and a fresh Chromium per
+    repetition, from the page load (and from the server's launch) to the Overview's chart."""
     from playwright.sync_api import sync_playwright
 
-    from benchmarks.dashboard import browser_repetition
+    from tests.browser import Dashboard, launch_chromium, wait_for_chart
 
     reps = []
     with sync_playwright() as playwright:
         for _ in range(repeats):
-            rep = browser_repetition(playwright, run, run.parent, "Ukraine", None)
-            reps.append({k: rep[k] for k in ("server_ready_s", "first_chart_s", "peak_rss_mb")})
+            browser = launch_chromium(playwright)
+            dashboard = Dashboard(run, run.parent)
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                dashboard.start()
+                ready = dashboard.wait_ready(timeout=120)
+                start = time.perf_counter()
+                page.goto(dashboard.url)
+                wait_for_chart(page, timeout_ms=120_000)
+                now = time.perf_counter()
+                reps.append(
+                    {
+                        "server_ready_s": round(ready, 2),
+                        "first_chart_s": round(now - start, 2),
+                        "first_chart_from_launch_s": round(now - dashboard.started_at, 2),
+                        "peak_rss_mb": dashboard.peak_rss_mb(),
+                    }
+                )
+            finally:
+                dashboard.stop()
+                browser.close()
             print(f"dashboard: {reps[-1]}", file=sys.stderr)
     return {
         "run": str(run),
@@ -392,7 +412,7 @@ def to_markdown(results: dict) -> str:
         lines += [
             "",
             f"Dashboard cold first chart on {results['dashboard']['run']}: "
-            f"{results['dashboard']['first_chart_s_median']:.2f} s (median)",
+            f"{results['dashboard']['first_chart_s_median']:.2f} s after page load (median)",
         ]
     return "\n".join(lines) + "\n"
 

@@ -11,6 +11,6 @@ DEFAULT_LANGUAGES: tuple[str, ...] = ("de", "en")
 DEFAULT_EMBEDDER = "use-multilingual"
 """The offline embedder a training uses unless told otherwise (see README, Embedders)."""
 
-DEFAULT_FIT_SAMPLE = 50_000
+DEFAULT_FIT_SAMPLE = 25_000
 """Passages BERTopic is fitted on at most; the rest are assigned by nearest fitted passages
 (benchmarks/scale.py measures what this costs in agreement with a full fit, and saves)."""

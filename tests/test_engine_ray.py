@@ -14,6 +14,7 @@ from tests.browser import loopback_only
 from tests.conftest import run_cli, shared_corpus
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install '.[ray]')")
+pytestmark = pytest.mark.slow
 
 SLICE = 600
 FIT_SAMPLE = 300
@@ -111,29 +112,15 @@ def test_ray_embeddings_and_matches_equal_the_local_ones(engine, corpus: Path) -
 
 
 def test_cli_takes_the_engine_and_refuses_an_address_without_ray(
-    engine, corpus: Path, tmp_path: Path, capsys
+    engine, tmp_path: Path, capsys
 ) -> None:
+    from tests.conftest import SEEDS
+
     models = tmp_path / "models"
-    code, _, err = run_cli(
-        [
-            "train",
-            str(corpus),
-            "--run",
-            "cli-ray",
-            "--engine",
-            "ray",
-            "--workers",
-            "2",
-            "--models-dir",
-            str(models),
-            "--quiet",
-        ],
-        capsys,
-    )
+    args = ["train", str(SEEDS), "--models-dir", str(models), "--quiet"]
+    code, _, err = run_cli([*args, "--run", "ray", "--engine", "ray", "--workers", "2"], capsys)
     assert code == 0, err
-    assert (models / "cli-ray" / "run.json").is_file()
-    code, _, err = run_cli(
-        ["train", str(corpus), "--run", "x", "--address", "auto", "--models-dir", str(models)],
-        capsys,
-    )
+    assert (models / "ray" / "run.json").is_file()
+    code, _, err = run_cli([*args, "--run", "x", "--address", "auto"], capsys)
     assert code == 2 and "--address needs --engine ray" in err
+    assert not (models / "x").exists()

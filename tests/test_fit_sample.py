@@ -60,6 +60,7 @@ def _clustered(n_per: int, k: int = 4, d: int = 24, seed: int = 0):
     return passages, vectors, truth
 
 
+@pytest.mark.slow
 def test_passages_outside_the_sample_join_their_neighbours_topic() -> None:
     passages, vectors, truth = _clustered(150)
     config = TrainConfig(embedder="tfidf-svd", model=ModelSettings(min_topic_size=20))
