@@ -129,10 +129,10 @@ class RayEngine:
         import ray
 
         frame = pl.DataFrame({"row": np.arange(len(texts), dtype=np.int64), "text": list(texts)})
-        size = -(-frame.height // self._blocks(frame.height))
+        blocks = self._blocks(frame.height)
+        size = -(-frame.height // blocks)
         for k, start in enumerate(range(0, frame.height, size)):
             frame.slice(start, size).write_parquet(folder / f"part-{k:05d}.parquet")
-        blocks = self._blocks(frame.height)
         return ray.data.read_parquet(str(folder)).repartition(blocks).materialize()
 
     def _blocks(self, n: int) -> int:

@@ -30,6 +30,7 @@ import polars as pl
 
 from narratives.config import ModelSettings, TrainConfig
 from narratives.defaults import DEFAULT_LANGUAGES, DEFAULT_SEED
+from narratives.detect.head import unit_rows
 from narratives.embed import Embedder
 from narratives.engine import LOCAL, Engine
 from narratives.errors import InputError
@@ -131,13 +132,6 @@ def umap_for(embeddings: np.ndarray, n_neighbors: int, n_components: int, seed: 
     )
 
 
-def _unit(matrix: np.ndarray) -> np.ndarray:
-    """float32 unit rows (not copied when they are unit already)."""
-    from narratives.detect.head import unit_rows
-
-    return unit_rows(matrix)
-
-
 class TopicModel:
     """Discover the topics of passages with BERTopic; scikit-learn style (``fit`` returns self).
 
@@ -229,11 +223,13 @@ class TopicModel:
             raise InputError("no passages to model", field="text")
         if embeddings.shape[0] != n:
             raise ValueError(f"{n} passages but {embeddings.shape[0]} embedding rows")
-        embeddings = _unit(np.asarray(embeddings, dtype=np.float32))
+        embeddings = unit_rows(np.asarray(embeddings, dtype=np.float32))
         texts = passages["text"].to_list()
         rows = np.arange(n) if sample is None else np.unique(np.asarray(sample, dtype=np.int64))
-        fit_texts = texts if len(rows) == n else [texts[i] for i in rows]
-        labels, resolved = self._discover(fit_texts, embeddings[rows])
+        full = len(rows) == n
+        fit_texts = texts if full else [texts[i] for i in rows]
+        fit_vectors = embeddings if full else embeddings[rows]
+        labels, resolved = self._discover(fit_texts, fit_vectors)
         self.params_ = ResolvedParams(
             n_passages=n, outlier_threshold=self._outlier_threshold(), n_fit=len(rows), **resolved
         )
@@ -243,17 +239,18 @@ class TopicModel:
                 "cluster; add documents or set a smaller [model] min_topic_size",
                 field="text",
             )
-        fitted, analyzer = self._fit_representation(fit_texts, embeddings[rows], labels)
-        topics = fitted if len(rows) == n else self._assign_rest(embeddings, rows, fitted)
+        fitted, analyzer = self._fit_representation(fit_texts, fit_vectors, labels)
+        topics = fitted if full else self._assign_rest(embeddings, rows, fit_vectors, fitted)
         forms = self._keyword_forms(self.topic_model_, fit_texts, fitted, analyzer)
         self.topics_ = self._topics_table(passages, texts, topics, forms)
         self.assignments_ = self._assignments_table(passages, embeddings, topics)
         return self
 
     def _assign_rest(
-        self, embeddings: np.ndarray, rows: np.ndarray, fitted: np.ndarray
+        self, embeddings: np.ndarray, rows: np.ndarray, fit_vectors: np.ndarray, fitted: np.ndarray
     ) -> np.ndarray:
-        """Topics of every passage: ``fitted`` for the sample ``rows``, the nearest-passage vote
+        """Topics of every passage: ``fitted`` for the sample ``rows`` (``fit_vectors`` their
+        embeddings), the nearest-passage vote
         over the sample for the others. One that no fitted passage is close to is an outlier,
         or, with ``reduce_outliers``, joins the nearest topic centroid at ``outlier_threshold``
         or more, as the fitted passages' outliers did."""
@@ -261,11 +258,11 @@ class TopicModel:
 
         rest = np.setdiff1d(np.arange(embeddings.shape[0]), rows, assume_unique=True)
         self._say(f"assignment: {len(rest)} passages outside the fit sample, by nearest passages")
-        assigner = TopicAssigner.fit(embeddings[rows], fitted, seed=self.seed)
+        assigner = TopicAssigner.fit(fit_vectors, fitted, seed=self.seed)
         assigned, _, unassigned = (self.engine or LOCAL).assign(assigner, embeddings, rest)
         found = np.unique(fitted[fitted >= 0])
         if self._settings.reduce_outliers and unassigned.any() and len(found):
-            centroids = _unit(np.stack([embeddings[rows][fitted == t].mean(axis=0) for t in found]))
+            centroids = unit_rows(np.stack([fit_vectors[fitted == t].mean(axis=0) for t in found]))
             similarity = embeddings[rest[unassigned]] @ centroids.T
             best = similarity.argmax(axis=1)
             close = similarity[np.arange(len(best)), best] >= self._outlier_threshold()
@@ -426,7 +423,7 @@ class TopicModel:
             if topic == OUTLIER_TOPIC:
                 continue
             members = topics == topic
-            centroid = _unit(embeddings[members].mean(axis=0, keepdims=True))[0]
+            centroid = unit_rows(embeddings[members].mean(axis=0, keepdims=True))[0]
             probability[members] = np.clip(embeddings[members] @ centroid, 0.0, 1.0)
         frame = passages.select("passage_id", "doc_id").with_columns(
             pl.Series("topic_id", topics, dtype=pl.Int32),
@@ -439,7 +436,7 @@ class TopicModel:
         under the run's public topic ids."""
         topics, _ = self.topic_model_.transform(passages["text"].to_list(), embeddings)
         public = np.asarray([self.public_id(t) for t in topics], dtype=np.int64)
-        return self._assignments_table(passages, _unit(embeddings), public)
+        return self._assignments_table(passages, unit_rows(embeddings), public)
 
     def public_id(self, topic: int) -> int:
         """The run's id of a topic of the fitted BERTopic model (they differ after a retrain
