@@ -10,10 +10,13 @@ Two pieces of evidence, as MONIC (Spiliopoulou et al. 2006) and BERTrend do:
 
 Relations, with these thresholds:
 
-- a parent topic sends at least ``SPLIT_SHARE`` of its shared passages to two or more new topics:
-  each is ``split`` from it (new ids);
-- a new topic receives at least ``SPLIT_SHARE`` of its shared passages from two or more parent
-  topics: it is ``merged`` from them (a new id);
+- a parent topic sends at least ``SPLIT_SHARE`` of its shared passages, and at least
+  ``MIN_SHARED`` passages, to each of two or more new topics: each is ``split`` from it (new ids);
+- a new topic receives, from each of two or more parent topics, at least ``MIN_SHARED`` passages
+  that are at least ``SPLIT_SHARE`` of its own shared passages and of that parent's: it is
+  ``merged`` from them (a new id). A handful of stray passages is no evidence of either: a
+  subject new to the corpus that took three passages of an old topic is ``new``, and the old
+  topic still continues where the rest of it went;
 - otherwise a one-to-one pair with ``overlap >= MATCH_SHARE`` (or, for a parent topic with fewer
   than ``MIN_SHARED`` shared passages, the best centroid cosine ``>= MATCH_COSINE``, BERTrend's
   merge threshold) is ``continued``: the new topic keeps the parent's id;
@@ -72,11 +75,15 @@ def topic_lineage(
     cell = {(p, t): n for p, t, n in counts.iter_rows()}
     cosine = _cosines(parent_centroids, new_centroids)
     targets = {
-        p: [t for (q, t), n in cell.items() if q == p and n >= SPLIT_SHARE * s]
+        p: [t for (q, t), n in cell.items() if q == p and n >= max(MIN_SHARED, SPLIT_SHARE * s)]
         for p, s in parent_sizes.items()
     }
     sources = {
-        t: [p for (p, u), n in cell.items() if u == t and n >= SPLIT_SHARE * s]
+        t: [
+            p
+            for (p, u), n in cell.items()
+            if u == t and n >= max(MIN_SHARED, SPLIT_SHARE * s, SPLIT_SHARE * parent_sizes[p])
+        ]
         for t, s in new_sizes.items()
     }
     edges: list[tuple[int | None, int | None, str]] = []

@@ -51,6 +51,23 @@ def test_each_relation_is_found_on_planted_topics() -> None:
     assert split["overlap"].to_list() == [0.5, 0.5]
 
 
+def test_a_few_stray_shared_passages_neither_merge_nor_block_a_continuation() -> None:
+    # Parent topic 0 goes almost whole to new topic 5; three of its passages and one of topic 1's
+    # land in topic 6, a subject the parent never had (few shared passages, many new ones).
+    pairs = [(0, 5)] * 68 + [(0, 6)] * 3 + [(1, 6)] * 1 + [(1, 7)] * 30
+    shared = pl.DataFrame(
+        pairs, schema={"parent_topic_id": pl.Int64, "topic_id": pl.Int64}, orient="row"
+    )
+    parent = {0: _axis(0), 1: _axis(1)}
+    new = {5: _axis(0), 6: _axis(6), 7: _axis(1)}
+    table, ids = topic_lineage(shared, parent, new, first_new_id=10)
+    relation = {(r["parent_topic_id"], r["topic_id"]): r["relation"] for r in table.to_dicts()}
+    assert relation[(0, 0)] == "continued" and ids[5] == 0
+    assert relation[(1, 1)] == "continued" and ids[7] == 1
+    assert relation[(None, ids[6])] == "new"
+    assert "merged" not in relation.values()
+
+
 def test_new_ids_skip_every_id_the_lineage_used() -> None:
     topics = pl.DataFrame({"topic_id": [-1, 0, 3]})
     lineage = pl.DataFrame({"parent_topic_id": [7, None], "topic_id": [None, 5]})
