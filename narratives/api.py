@@ -204,7 +204,12 @@ def assign(
     """
     from narratives.assign import assign as assign_articles
 
-    parent = run if isinstance(run, Run) else open_run(run, models_dir)
+    if isinstance(run, Run):
+        parent = run
+    elif isinstance(run, StoredRun):  # a run read by narratives.runs.load_run
+        parent = open_run(run.path)
+    else:
+        parent = open_run(run, models_dir)
     result = assign_articles(
         parent,
         corpus,

@@ -190,6 +190,14 @@ def test_export_list_and_open_the_newest(path_run: narratives.Run, tmp_path: Pat
     assert repr(path_run).startswith(f"Run('{path_run.name}'")
 
 
+def test_assign_takes_a_run_read_by_load_run_too(path_run: narratives.Run, models: Path) -> None:
+    from narratives.runs import load_run
+
+    stored = load_run(path_run.path)
+    with pytest.raises(narratives.InputError, match="nothing to add: every article is already"):
+        narratives.assign(stored, SEEDS, name="again", models_dir=models, progress=False)
+
+
 def test_config_and_catalog_can_be_read_and_tweaked_before_training() -> None:
     config = narratives.default_config().with_overrides(**{"model.min_topic_size": 3})
     assert config.model.min_topic_size == 3
