@@ -430,7 +430,9 @@ def main() -> None:
     parser.add_argument("--agreement-sizes", type=int, nargs="+", default=[50_000, 100_000])
     parser.add_argument("--skip-agreement", action="store_true")
     parser.add_argument("--skip-dashboard", action="store_true")
-    parser.add_argument("--cold-n", type=int, default=10_000)
+    parser.add_argument(
+        "--cold-n", type=int, default=10_000, help="headlines to embed cold (0: skip)"
+    )
     parser.add_argument("--jitter", type=float, default=0.01)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
@@ -453,7 +455,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         return _child(args)
-    if args.child_embed:
+    if args.child_embed is not None:
         return _child_embed(args)
     if not HEADLINES.exists():
         sys.exit(f"needs {HEADLINES}")
@@ -485,7 +487,8 @@ def main() -> None:
                 )
                 results["trainings"].append(row)
                 print(f"training: {json.dumps(row)}", file=sys.stderr)
-    results["cold_embedding"] = cold_embedding(args.cold_n, args.engines, args.workers)
+    if args.cold_n:
+        results["cold_embedding"] = cold_embedding(args.cold_n, args.engines, args.workers)
     if not args.skip_agreement:
         results["agreement"] = agreement(args.agreement_sizes, args)
     if not args.skip_dashboard:

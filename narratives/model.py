@@ -115,6 +115,9 @@ def umap_for(embeddings: np.ndarray, n_neighbors: int, n_components: int, seed: 
     (pynndescent's approximate search above that)."""
     from umap import UMAP
 
+    from narratives.jit_cache import cache_umap_kernels
+
+    cache_umap_kernels()
     n = embeddings.shape[0]
     extra = {}
     if n <= EXACT_KNN_MAX_PASSAGES:

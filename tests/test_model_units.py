@@ -43,3 +43,36 @@ def test_min_topic_size_grows_with_the_corpus(n: int, size: int) -> None:
 def test_neighbourhood_shrinks_for_tiny_corpora() -> None:
     assert adapt_n_neighbors(16) == 5
     assert adapt_n_neighbors(10_000) == 15
+
+
+def test_a_second_process_loads_umaps_kernels_instead_of_compiling_them(tmp_path) -> None:
+    """UMAP's numba kernels are compiled once and cached on disk (narratives.jit_cache)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import json, numpy as np, umap.umap_ as u\n"
+        "from narratives.model import umap_for\n"
+        "x = np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32)\n"
+        "x /= np.linalg.norm(x, axis=1, keepdims=True)\n"
+        "umap_for(x, 10, 2, 0).fit(x)\n"
+        "s = u.smooth_knn_dist.stats\n"
+        "print(json.dumps({'hits': sum(s.cache_hits.values()),"
+        " 'misses': sum(s.cache_misses.values())}))\n"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    runs = [
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        for _ in range(2)
+    ]
+    assert runs[0]["misses"] >= 1, "the first process compiles (and writes the cache)"
+    assert runs[1] == {"hits": runs[0]["misses"], "misses": 0}, "the second one loads it"
+    assert any(tmp_path.rglob("*.nbi"))
