@@ -76,3 +76,17 @@ def test_a_second_process_loads_umaps_kernels_instead_of_compiling_them(tmp_path
     assert runs[0]["misses"] >= 1, "the first process compiles (and writes the cache)"
     assert runs[1] == {"hits": runs[0]["misses"], "misses": 0}, "the second one loads it"
     assert any(tmp_path.rglob("*.nbi"))
+
+
+def test_centred_rows_project_as_the_centred_matrix_does() -> None:
+    from narratives.detect.head import CentredRows, centred
+
+    rows = _unit_rows(400, d=32)
+    mean = rows.mean(axis=0)
+    rows[7] = mean  # the corpus mean itself centres to a zero row
+    weights = np.random.default_rng(1).normal(size=(32, 5)).astype(np.float32)
+    expected = centred(rows, mean) @ weights
+    got = CentredRows(rows, mean) @ weights
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert not got[7].any()
+    np.testing.assert_allclose(CentredRows(rows, mean) @ weights[:, 0], expected[:, 0], atol=1e-5)

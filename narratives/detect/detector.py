@@ -33,7 +33,7 @@ from narratives.catalog import Catalog, Narrative
 from narratives.config import DetectorSettings
 from narratives.defaults import DEFAULT_LANGUAGES, DEFAULT_SEED
 from narratives.detect.calibrate import HeadCalibration, calibrate_head
-from narratives.detect.head import NarrativeHeads, TrainingSet, centred, unit_rows
+from narratives.detect.head import CentredRows, NarrativeHeads, TrainingSet, centred, unit_rows
 from narratives.engine import LOCAL, Engine
 from narratives.query import match_matrix
 from narratives.shares.rates import Items
@@ -107,7 +107,7 @@ class NarrativeDetector:
         texts = passages["text"].to_list()
         vectors = unit_rows(embeddings)
         self.mean_ = vectors.mean(axis=0) if len(vectors) else np.zeros(vectors.shape[1])
-        corpus = centred(vectors, self.mean_)
+        corpus = CentredRows(vectors, self.mean_)
         sets, texts_of = self._training_sets(encode)
         self.heads_ = NarrativeHeads(c=self._settings.head_c, seed=self.seed).fit(sets)
         self.query_ = self._match_corpus(texts)
@@ -129,7 +129,7 @@ class NarrativeDetector:
     def transform(self, passages: pl.DataFrame, embeddings: np.ndarray) -> pl.DataFrame:
         """The narrative scores table of new passages, with the fitted heads and thresholds."""
         texts = passages["text"].to_list()
-        corpus = centred(unit_rows(embeddings), self.mean_)
+        corpus = CentredRows(unit_rows(embeddings), self.mean_)
         query = self._match_corpus(texts)
         scores = self.heads_.predict_proba(corpus)
         tagged, evidence = self._decide(texts, corpus, query, scores)
@@ -295,7 +295,7 @@ class NarrativeDetector:
         return out
 
     def _decide(
-        self, texts: list[str], corpus: np.ndarray, query: np.ndarray, scores: np.ndarray
+        self, texts: list[str], corpus: CentredRows, query: np.ndarray, scores: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Tags and their evidence: query, else head above its threshold; then feedback, which
         also decides for the passages at least as similar to a confirmed or rejected passage as

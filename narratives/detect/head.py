@@ -39,6 +39,40 @@ def centred(embeddings: np.ndarray, mean: np.ndarray) -> np.ndarray:
     return rows
 
 
+CHUNK_ROWS = 65_536
+"""Rows whose centred lengths are computed at once (in float64: 256 MB at 512 dimensions)."""
+NEAR_ZERO = 1e-6
+"""A centred row shorter than this is the corpus mean itself: it stays zero, as in centred()."""
+
+
+class CentredRows:
+    """``centred(rows, mean)`` as an operator: ``corpus @ w`` equals ``centred(rows, mean) @ w``
+    without the centred matrix, because centring and rescaling commute with a projection:
+    ``(r - m) . w / |r - m|``, the lengths computed once. For a million 512-d passages that is
+    2 GB the detector no longer holds beside the embeddings."""
+
+    def __init__(self, rows: np.ndarray, mean: np.ndarray) -> None:
+        self.rows = np.asarray(rows, dtype=np.float32)
+        self.mean = np.asarray(mean, dtype=np.float32)
+        mean64 = self.mean.astype(np.float64)
+        squared = np.empty(len(self.rows), dtype=np.float64)
+        for start in range(0, len(self.rows), CHUNK_ROWS):  # float64, a chunk at a time
+            block = self.rows[start : start + CHUNK_ROWS].astype(np.float64)
+            block -= mean64
+            squared[start : start + CHUNK_ROWS] = np.einsum("ij,ij->i", block, block)
+        norms = np.sqrt(squared)
+        self.scale = np.where(norms < NEAR_ZERO, 0.0, 1.0 / np.maximum(norms, NEAR_ZERO))
+
+    def __len__(self) -> int:
+        return self.rows.shape[0]
+
+    def __matmul__(self, other: np.ndarray) -> np.ndarray:
+        other = np.asarray(other, dtype=np.float32)
+        projected = self.rows @ other - self.mean @ other
+        scale = self.scale.astype(np.float32)
+        return projected * (scale[:, None] if projected.ndim == 2 else scale)
+
+
 @dataclass(frozen=True)
 class TrainingSet:
     """The labelled material of one narrative, as centred embeddings."""
@@ -82,7 +116,10 @@ class NarrativeHeads:
             self.fitted_[k] = True
         return self
 
-    def predict_proba(self, embeddings: np.ndarray) -> np.ndarray:
-        """(n, k) probability that a passage is like each narrative's positives."""
-        logits = np.asarray(embeddings, dtype=np.float32) @ self.coef_.T + self.intercept_
+    def predict_proba(self, embeddings: np.ndarray | CentredRows) -> np.ndarray:
+        """(n, k) probability that a passage is like each narrative's positives (``embeddings``
+        centred on the corpus mean: a matrix, or :class:`CentredRows`)."""
+        if not isinstance(embeddings, CentredRows):
+            embeddings = np.asarray(embeddings, dtype=np.float32)
+        logits = embeddings @ self.coef_.T + self.intercept_
         return (1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))).astype(np.float32)
