@@ -4,7 +4,8 @@ Per size, the run comes from ``benchmarks/synthetic_run.py`` (built once, then r
 ``benchmarks/results/dashboard-runs/``). Each repetition starts a fresh Streamlit server (a cold
 process, empty caches) and a fresh headless Chromium, and measures:
 
-- **first chart**: from the server's launch to the overview's Plotly chart visible with traces;
+- **first chart**: from the server's launch to the overview's Plotly chart visible with traces,
+  and from the page load (``page.goto``, the server ready) to the same;
 - **outlet change**: from picking "RT DE" in the "Outlet" filter to the caption naming it and the
   chart redrawn with other traces (the first time: RT DE's data is not cached yet);
 - **same change again**: back to "All outlets", then "RT DE" again (Streamlit's caches warm);
@@ -19,6 +20,13 @@ imports), and the outlet change cold and warm. That shows what the caching buys.
 
     python -m benchmarks.dashboard --out benchmarks/results/dashboard.json   # 1k, 100k, 1M; 3 each
     python -m benchmarks.dashboard --sizes 1000 100000 --repeats 5
+
+``--runs PATH ...`` measures trained runs (a real corpus) instead of the synthetic ones, and
+``--floor`` adds the floor: ``benchmarks/floor_app.py``, a Streamlit page with one small Plotly
+chart and nothing else, served and opened the same way (fresh server, fresh browser), to tell
+the dashboard's own cost from what Streamlit and Plotly take on this machine.
+
+    python -m benchmarks.dashboard --sizes --runs models/headlines-de --floor --repeats 5
 
 Figures are measured, not asserted. Needs Playwright and a system Chromium (see tests/browser.py).
 """
@@ -50,12 +58,26 @@ from tests.browser import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+FLOOR_APP = ROOT / "benchmarks" / "floor_app.py"
 
 OUTLET = "RT DE"
+"""The outlet the filter change picks: in the synthetic runs, else the run's largest outlet."""
+
+
+def outlet_of(run: Path) -> str:
+    """OUTLET where the run has it, else its outlet with the most documents."""
+    import polars as pl
+
+    counts = pl.scan_parquet(run / "documents.parquet").group_by("source").len().collect()
+    sources = counts.drop_nulls("source").sort("len", descending=True)["source"].to_list()
+    return OUTLET if OUTLET in sources or not sources else sources[0]
+
+
 TIMEOUT_MS = 300_000
 BROWSER_METRICS = (
     ("server_ready_s", "server ready s"),
     ("first_chart_s", "first chart s"),
+    ("first_chart_after_load_s", "first chart after page load s"),
     ("first_chart_cached_page_s", "first chart, page cached s"),
     ("outlet_change_s", "outlet change s"),
     ("outlet_change_again_s", "same change again s"),
@@ -110,14 +132,17 @@ def browser_repetition(
         page.set_default_timeout(TIMEOUT_MS)
         dashboard.start()
         result["server_ready_s"] = dashboard.wait_ready(timeout=TIMEOUT_MS / 1000)
+        loading = time.perf_counter()
         page.goto(dashboard.url)
         wait_for_chart(page, timeout_ms=TIMEOUT_MS)
         result["first_chart_s"] = time.perf_counter() - dashboard.started_at
+        result["first_chart_after_load_s"] = time.perf_counter() - loading
         caption(page, "Showing: All outlets").wait_for()
 
-        result["outlet_change_s"] = _change_outlet(page, OUTLET)
+        outlet = outlet_of(run)
+        result["outlet_change_s"] = _change_outlet(page, outlet)
         result["outlet_back_s"] = _change_outlet(page, "All outlets")
-        result["outlet_change_again_s"] = _change_outlet(page, OUTLET)
+        result["outlet_change_again_s"] = _change_outlet(page, outlet)
 
         start = time.perf_counter()
         open_page(page, "Documents")
@@ -188,13 +213,14 @@ def measure_apptest(run: Path, models_dir: Path, app: Path) -> dict:
     def outlet_box():
         return next((box for box in at.selectbox if box.label == "Outlet"), None)
 
+    outlet = outlet_of(run)
     if outlet_box() is not None:
         start = time.perf_counter()
-        outlet_box().select(OUTLET).run()
+        outlet_box().select(outlet).run()
         result["outlet_change_s"] = round(time.perf_counter() - start, 3)
         outlet_box().select("All outlets").run()
         start = time.perf_counter()
-        outlet_box().select(OUTLET).run()
+        outlet_box().select(outlet).run()
         result["outlet_change_again_s"] = round(time.perf_counter() - start, 3)
     st.cache_data.clear()
     st.cache_resource.clear()
@@ -232,22 +258,59 @@ def _summary(reps: list[dict]) -> dict:
     return summary
 
 
-def bench_size(n_passages: int, args: argparse.Namespace) -> dict:
+def floor_repetition(playwright, models_dir: Path) -> dict:
+    """The one-chart page (FLOOR_APP): a fresh server and browser, its first chart timed."""
+    browser = launch_chromium(playwright)
+    server = Dashboard(models_dir, models_dir, app=FLOOR_APP)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        server.start()
+        ready = server.wait_ready(timeout=TIMEOUT_MS / 1000)
+        loading = time.perf_counter()
+        page.goto(server.url)
+        wait_for_chart(page, timeout_ms=TIMEOUT_MS)
+        now = time.perf_counter()
+        return {
+            "server_ready_s": round(ready, 3),
+            "first_chart_s": round(now - server.started_at, 3),
+            "first_chart_after_load_s": round(now - loading, 3),
+        }
+    finally:
+        server.stop()
+        browser.close()
+
+
+def bench_floor(args: argparse.Namespace) -> dict:
     from playwright.sync_api import sync_playwright
 
+    with sync_playwright() as playwright:
+        reps = [floor_repetition(playwright, args.models_dir) for _ in range(args.repeats)]
+    for rep in reps:
+        print(f"  floor: {json.dumps(rep)}", file=sys.stderr)
+    return {"floor": True, "repetitions": reps, "summary": _summary(reps)}
+
+
+def bench_size(n_passages: int, args: argparse.Namespace) -> dict:
     start = time.perf_counter()
     run = make_run(args.models_dir, f"synthetic-{n_passages}", n_passages)
-    record = json.loads((run / "run.json").read_text())
     print(
         f"{run.name}: ready in {time.perf_counter() - start:.1f} s, {run_size_mb(run)} MB",
         file=sys.stderr,
     )
+    return bench_run(run, args.models_dir, args)
+
+
+def bench_run(run: Path, models_dir: Path, args: argparse.Namespace) -> dict:
+    """Every browser figure (``--repeats`` times) and the AppTest figures of one run."""
+    from playwright.sync_api import sync_playwright
+
+    record = json.loads((run / "run.json").read_text())
     reps = []
     with sync_playwright() as playwright:
         for i in range(args.repeats):
-            reps.append(browser_repetition(playwright, run, args.models_dir, args.search, args.app))
+            reps.append(browser_repetition(playwright, run, models_dir, args.search, args.app))
             print(f"  browser {i + 1}/{args.repeats}: {json.dumps(reps[-1])}", file=sys.stderr)
-    apptest = _apptest_child(run, args.models_dir, args.app or APP)
+    apptest = _apptest_child(run, models_dir, args.app or APP)
     print(f"  AppTest: {json.dumps(apptest)}", file=sys.stderr)
     return {
         "n_passages": record["metrics"]["n_passages"],
@@ -273,6 +336,11 @@ def to_markdown(results: list[dict]) -> str:
     header += ["AppTest first run s", "AppTest rerun cached s", "AppTest caches cleared s"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for res in results:
+        if res.get("floor"):
+            row = ["floor: one Plotly chart", "", ""]
+            row += [cell(res, key) for key, _ in BROWSER_METRICS] + ["", "", ""]
+            lines.append("| " + " | ".join(row) + " |")
+            continue
         row = [f"{res['n_passages']:,}", f"{res['n_documents']:,}", f"{res['run_size_mb']:g}"]
         row += [cell(res, key) for key, _ in BROWSER_METRICS]
         row += [
@@ -284,14 +352,22 @@ def to_markdown(results: list[dict]) -> str:
         "Browser figures: median / max over the repetitions, each a fresh server and browser."
     )
     for res in results:
-        if "error" in res["apptest"]:
+        if "error" in res.get("apptest", {}):
             lines.append(f"- AppTest on {res['n_passages']:,}: {res['apptest']['error']}")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000, 1_000_000])
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="*",
+        default=[1000, 100_000, 1_000_000],
+        help="synthetic run sizes (none: only --runs)",
+    )
+    parser.add_argument("--runs", type=Path, nargs="*", default=[], help="trained runs to measure")
+    parser.add_argument("--floor", action="store_true", help="also measure the one-chart page")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--search", default="Gegenoffensive", help="word for the Documents page")
     parser.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR)
@@ -303,6 +379,9 @@ def main() -> None:
         print(json.dumps(measure_apptest(args.child_apptest, args.models_dir, args.app or APP)))
         return
     results = [bench_size(n, args) for n in args.sizes]
+    results += [bench_run(run.resolve(), run.resolve().parent, args) for run in args.runs]
+    if args.floor:
+        results.append(bench_floor(args))
     write_report(results, to_markdown(results), args.out)
 
 
