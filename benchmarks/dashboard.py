@@ -117,6 +117,22 @@ def _change_outlet(page, outlet: str) -> float:
     return time.perf_counter() - start
 
 
+def cold_first_chart(page, server: Dashboard) -> dict[str, float]:
+    """Start ``server``, open its page in ``page`` and time the first chart: server ready, first
+    chart from the launch and from the page load."""
+    server.start()
+    ready = server.wait_ready(timeout=TIMEOUT_MS / 1000)
+    loading = time.perf_counter()
+    page.goto(server.url)
+    wait_for_chart(page, timeout_ms=TIMEOUT_MS)
+    now = time.perf_counter()
+    return {
+        "server_ready_s": ready,
+        "first_chart_s": now - server.started_at,
+        "first_chart_after_load_s": now - loading,
+    }
+
+
 def browser_repetition(
     playwright, run: Path, models_dir: Path, search: str, app: Path | None
 ) -> dict:
@@ -130,13 +146,7 @@ def browser_repetition(
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(TIMEOUT_MS)
-        dashboard.start()
-        result["server_ready_s"] = dashboard.wait_ready(timeout=TIMEOUT_MS / 1000)
-        loading = time.perf_counter()
-        page.goto(dashboard.url)
-        wait_for_chart(page, timeout_ms=TIMEOUT_MS)
-        result["first_chart_s"] = time.perf_counter() - dashboard.started_at
-        result["first_chart_after_load_s"] = time.perf_counter() - loading
+        result |= cold_first_chart(page, dashboard)
         caption(page, "Showing: All outlets").wait_for()
 
         outlet = outlet_of(run)
@@ -264,17 +274,7 @@ def floor_repetition(playwright, models_dir: Path) -> dict:
     server = Dashboard(models_dir, models_dir, app=FLOOR_APP)
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        server.start()
-        ready = server.wait_ready(timeout=TIMEOUT_MS / 1000)
-        loading = time.perf_counter()
-        page.goto(server.url)
-        wait_for_chart(page, timeout_ms=TIMEOUT_MS)
-        now = time.perf_counter()
-        return {
-            "server_ready_s": round(ready, 3),
-            "first_chart_s": round(now - server.started_at, 3),
-            "first_chart_after_load_s": round(now - loading, 3),
-        }
+        return {k: round(v, 3) for k, v in cold_first_chart(page, server).items()}
     finally:
         server.stop()
         browser.close()

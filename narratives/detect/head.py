@@ -61,7 +61,8 @@ class CentredRows:
             block -= mean64
             squared[start : start + CHUNK_ROWS] = np.einsum("ij,ij->i", block, block)
         norms = np.sqrt(squared)
-        self.scale = np.where(norms < NEAR_ZERO, 0.0, 1.0 / np.maximum(norms, NEAR_ZERO))
+        scale = np.where(norms < NEAR_ZERO, 0.0, 1.0 / np.maximum(norms, NEAR_ZERO))
+        self.scale = scale.astype(np.float32)
 
     def __len__(self) -> int:
         return self.rows.shape[0]
@@ -69,8 +70,7 @@ class CentredRows:
     def __matmul__(self, other: np.ndarray) -> np.ndarray:
         other = np.asarray(other, dtype=np.float32)
         projected = self.rows @ other - self.mean @ other
-        scale = self.scale.astype(np.float32)
-        return projected * (scale[:, None] if projected.ndim == 2 else scale)
+        return projected * (self.scale[:, None] if projected.ndim == 2 else self.scale)
 
 
 @dataclass(frozen=True)
