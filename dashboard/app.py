@@ -13,10 +13,9 @@ from pathlib import Path
 
 import streamlit as st
 from narratives_dashboard import data, state
-from narratives_dashboard.text import escape_markdown
+from narratives_dashboard.text import escape_markdown, markdown_table
 
 from narratives.errors import RunError
-from narratives.runs import broken_runs, list_runs
 
 VIEWS = Path(__file__).resolve().parent / "views"
 TRAIN_HINT = (
@@ -27,15 +26,13 @@ TRAIN_HINT = (
 
 def _choose_run(args) -> Path | None:
     """The sidebar's run picker: the newest run first, or the one given on the command line."""
-    runs = list_runs(args.models_dir)
+    runs, skipped = state.runs_in(args.models_dir)
     paths = [r.path for r in runs]
     labels = {r.path: f"{r.name} · {r.n_documents} docs · {r.created_at[:10]}" for r in runs}
-    wanted = None
-    if args.run:
-        wanted = Path(args.run) if Path(args.run).is_dir() else args.models_dir / args.run
-        if wanted not in paths:
-            paths.insert(0, wanted)
-            labels[wanted] = wanted.name
+    wanted = state.default_run(args) if args.run else None
+    if wanted is not None and wanted not in paths:
+        paths.insert(0, wanted)
+        labels[wanted] = wanted.name
     if not paths:
         return None
     chosen = st.sidebar.selectbox(
@@ -45,7 +42,6 @@ def _choose_run(args) -> Path | None:
         format_func=lambda p: labels.get(p, p.name),
         help=f"Complete runs in {args.models_dir}, newest first.",
     )
-    skipped = broken_runs(args.models_dir)
     if skipped:
         st.sidebar.warning(
             "Not listed (incomplete or corrupt): "
@@ -101,12 +97,10 @@ def _run_card() -> None:
             f"**Period** {card.period or '–'} · **trained** {card.created_at[:16]}"
         )
         if card.quality:
-            st.dataframe(
-                {
-                    "figure": list(card.quality),
-                    "value": [round(v, 3) for v in card.quality.values()],
-                },
-                hide_index=True,
+            st.markdown(
+                markdown_table(
+                    ("figure", "value"), card.quality.items(), (None, lambda v: f"{v:.3f}")
+                )
             )
         if not any("coherence" in k for k in card.quality):
             st.caption("Run `narratives evaluate` for coherence, stability and label agreement.")
@@ -121,7 +115,7 @@ def main() -> None:
     if chosen is None:
         st.title("narratives")
         st.info(f"No runs yet in `{args.models_dir}`. {TRAIN_HINT}", icon="ℹ️")
-        skipped = broken_runs(args.models_dir)
+        _, skipped = state.runs_in(args.models_dir)
         if skipped:
             st.warning("Incomplete or corrupt: " + escape_markdown(", ".join(map(str, skipped))))
         st.stop()

@@ -24,10 +24,11 @@ from typing import Any
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
-from narratives_dashboard import articles, data, novelty, passages
+from narratives_dashboard import articles, data, figures, novelty, passages
 
+from narratives.drift import ALL_SOURCES
 from narratives.export import encode_table
-from narratives.runs import Run, default_models_dir, load_run
+from narratives.runs import Run, RunSummary, default_models_dir, load_run, scan_runs
 
 RUN_KEY = "run_key"
 FOCUS_SERIES = "focus_series"
@@ -87,6 +88,99 @@ def query_run(key: tuple[str, int], name: str, **kwargs: Any) -> Any:
     """Like :func:`query` on another run (the Compare page)."""
     frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in kwargs.items()))
     return _query(key, name, frozen)
+
+
+def _listing_stamp(models_dir: Path) -> tuple[tuple[str, int, int], ...]:
+    """What changes when a run in ``models_dir`` appears, goes or is rewritten: each directory's
+    name, its mtime and its run.json's (a run's record is written last)."""
+    if not models_dir.is_dir():
+        return ()
+    stamps = []
+    for path in sorted(models_dir.iterdir()):
+        if path.is_dir() and not path.name.startswith("."):
+            record = path / "run.json"
+            stamps.append(
+                (
+                    path.name,
+                    path.stat().st_mtime_ns,
+                    record.stat().st_mtime_ns if record.exists() else 0,
+                )
+            )
+    return tuple(stamps)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _scan(models_dir: str, stamp: tuple) -> tuple[list[RunSummary], list[Path]]:
+    return scan_runs(Path(models_dir))
+
+
+def runs_in(models_dir: Path) -> tuple[list[RunSummary], list[Path]]:
+    """``scan_runs`` of ``models_dir`` (complete runs newest first, and the broken ones), checked
+    again only when a run directory or its run.json changes: checking every table's footer of
+    every run on each rerun would cost the page a fifth of a second and more with many runs."""
+    return _scan(str(models_dir), _listing_stamp(models_dir))
+
+
+def default_run(args: argparse.Namespace) -> Path | None:
+    """The run the dashboard opens first: the one given with ``--run`` (a path or a name in the
+    models directory), else the newest complete run; None when there is none."""
+    if args.run:
+        return Path(args.run) if Path(args.run).is_dir() else args.models_dir / args.run
+    runs, _ = runs_in(args.models_dir)
+    return runs[0].path if runs else None
+
+
+def overview_defaults(names: pl.DataFrame, periods: list, *, topics: bool) -> dict[str, Any]:
+    """The Overview's filters before the user touches one: documents, all outlets, the default
+    series, every period, one panel per series with its intervals, corrected shares."""
+    return {
+        "unit": next(iter(data.UNITS)),
+        "source": ALL_SOURCES,
+        "series": data.default_series(names, topics=topics),
+        "start": periods[0] if periods else None,
+        "end": periods[-1] if periods else None,
+        "style": figures.PANELS,
+        "intervals": True,
+        "raw": False,
+    }
+
+
+def prefetch_overview(key: tuple[str, int]) -> None:
+    """Compute the queries of the Overview's first view into the caches, with its defaults:
+    the server runs this while the browser still loads Streamlit's page, so the first script
+    run finds them cached (at a million passages they take seconds)."""
+    card = query_run(key, "run_card")
+    names = query_run(key, "series_names")
+    periods = query_run(key, "periods")
+    query_run(key, "view_sources")
+    view = overview_defaults(names, periods, topics=not card.has_narratives)
+    if not periods or not view["series"]:
+        return
+    window = {k: view[k] for k in ("source", "series", "start", "end")}
+    query_run(key, "shares", unit=view["unit"], **window)
+    query_run(key, "events", **window)
+    figure_run(key, "overview_figure", **view)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _figure(key: tuple[str, int], name: str, kwargs: tuple[tuple[str, Any], ...]) -> go.Figure:
+    arguments = {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs}
+    return getattr(figures, name)(open_run(*key), **arguments)
+
+
+def figure(name: str, **kwargs: Any) -> go.Figure:
+    """``<name>(run, **kwargs)`` of ``narratives_dashboard.figures`` on the open run, built once
+    per argument set and kept as the object itself (never modified): a cached copy would be
+    validated by Plotly again on every rerun, which is what building it costs."""
+    return figure_run(current_key(), name, **kwargs)
+
+
+def figure_run(key: tuple[str, int], name: str, **kwargs: Any) -> go.Figure:
+    """Like :func:`figure` on the run of ``key``."""
+    if name not in figures.__all__:
+        raise AttributeError(f"no dashboard figure named {name!r}")
+    frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in kwargs.items()))
+    return _figure(key, name, frozen)
 
 
 def _figure_html(figure: go.Figure) -> bytes:

@@ -10,8 +10,10 @@ formatting. A link is built only from a url :func:`safe_url` accepts.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
-__all__ = ["WORD_JOINER", "escape_markdown", "markdown_link", "safe_url"]
+__all__ = ["WORD_JOINER", "escape_markdown", "markdown_link", "markdown_table", "safe_url"]
 
 _PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 """What CommonMark lets a backslash escape: every ASCII punctuation character."""
@@ -50,3 +52,29 @@ def markdown_link(text: str, url: object) -> str:
     """A Markdown link ``[text](url)`` (text escaped), or "" when the url is not safe."""
     checked = safe_url(url)
     return f"[{escape_markdown(text)}]({checked})" if checked else ""
+
+
+def markdown_table(
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    formats: Sequence[Callable[[Any], str] | None] | None = None,
+) -> str:
+    """A Markdown table of ``rows`` under ``header``, each cell formatted by its column's
+    function in ``formats`` (``str`` where None; an empty cell for None values) and escaped, so
+    corpus text in a cell renders as itself and a ``|`` does not split it."""
+    formats = list(formats or [None] * len(header))
+
+    def cell(value: Any, fmt: Callable[[Any], str] | None) -> str:
+        if value is None:
+            return ""
+        return escape_markdown((fmt or str)(value)).replace("\n", " ")
+
+    lines = [
+        "| " + " | ".join(escape_markdown(h) for h in header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    lines += [
+        "| " + " | ".join(cell(v, f) for v, f in zip(row, formats, strict=True)) + " |"
+        for row in rows
+    ]
+    return "\n".join(lines)

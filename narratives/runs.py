@@ -507,29 +507,29 @@ class RunSummary:
         )
 
 
-def list_runs(models_dir: Path | None = None) -> list[RunSummary]:
-    """Complete runs under ``models_dir``, newest first; partial or hidden ones are skipped."""
+def scan_runs(models_dir: Path | None = None) -> tuple[list[RunSummary], list[Path]]:
+    """One pass over ``models_dir``: its complete runs, newest first, and the visible directories
+    that are not complete, sound runs (sorted by path)."""
     models_dir = models_dir or default_models_dir()
     if not models_dir.is_dir():
-        return []
-    summaries = []
+        return [], []
+    summaries, broken = [], []
     for path in models_dir.iterdir():
         if path.name.startswith(".") or not path.is_dir():
             continue
         if run_problems(path):
-            continue
-        summaries.append(RunSummary.of(path, read_record(path)))
-    return sorted(summaries, key=lambda s: (s.created_at, s.name), reverse=True)
+            broken.append(path)
+        else:
+            summaries.append(RunSummary.of(path, read_record(path)))
+    summaries.sort(key=lambda s: (s.created_at, s.name), reverse=True)
+    return summaries, sorted(broken)
+
+
+def list_runs(models_dir: Path | None = None) -> list[RunSummary]:
+    """Complete runs under ``models_dir``, newest first; partial or hidden ones are skipped."""
+    return scan_runs(models_dir)[0]
 
 
 def broken_runs(models_dir: Path | None = None) -> list[Path]:
     """Visible directories under ``models_dir`` that are not complete, sound runs."""
-    models_dir = models_dir or default_models_dir()
-    if not models_dir.is_dir():
-        return []
-    complete = {s.path for s in list_runs(models_dir)}
-    return sorted(
-        p
-        for p in models_dir.iterdir()
-        if p.is_dir() and not p.name.startswith(".") and p not in complete
-    )
+    return scan_runs(models_dir)[1]

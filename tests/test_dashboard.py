@@ -18,8 +18,14 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from narratives_dashboard import articles, charts, data, passages
-from narratives_dashboard.text import WORD_JOINER, escape_markdown, markdown_link, safe_url
+from narratives_dashboard import articles, charts, data, figures, passages, state
+from narratives_dashboard.text import (
+    WORD_JOINER,
+    escape_markdown,
+    markdown_link,
+    markdown_table,
+    safe_url,
+)
 from streamlit.testing.v1 import AppTest
 
 from narratives.catalog import default_catalog_path, load_catalog
@@ -407,6 +413,22 @@ def test_markdown_escaping_renders_corpus_text_literally() -> None:
         assert safe_url(bad) is None
     assert markdown_link("article", "javascript:alert(1)") == ""
     assert markdown_link("a[b]", "http://x.example") == "[a\\[b\\]](http://x.example)"
+
+
+def test_a_markdown_table_keeps_every_cell_in_its_column() -> None:
+    from markdown_it import MarkdownIt
+
+    table = markdown_table(
+        ("outlet", "share"),
+        [("taz | die tageszeitung", 0.125), ("[x](https://evil.example) **b**", None)],
+        (None, lambda v: f"{v:.1%}"),
+    )
+    html = MarkdownIt("commonmark").enable("table").render(table)
+    rows = re.findall(r"<tr>(.*?)</tr>", html, flags=re.S)
+    cells = [re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, flags=re.S) for row in rows]
+    assert [len(c) for c in cells] == [2, 2, 2]
+    assert cells[1] == ["taz | die tageszeitung", "12.5%"]
+    assert "<a " not in html and "<strong>" not in html and cells[2][1] == ""
 
 
 # --- the pages, driven by AppTest -------------------------------------------------------------
@@ -892,3 +914,68 @@ def test_small_multiples_put_one_series_per_panel_with_no_text_but_the_titles(
     lines = [t for t in figure.data if t.mode == "lines+markers"]
     assert len(lines) == len(chosen) and len({t.xaxis for t in lines}) == len(chosen)
     assert charts.short_name("x" * 60).endswith("…") and len(charts.short_name("x" * 60)) == 38
+
+
+def test_the_server_prefetches_the_overviews_first_view(monkeypatch, seeds_models: Path) -> None:
+    """What the server computes while the browser loads the page is exactly what the Overview's
+    first script run asks for: that run builds no frame and no figure itself."""
+    import streamlit as st
+
+    computed: list[str] = []
+    query_function, overview_figure = state.query_function, figures.overview_figure
+
+    def counted(name):
+        computed.append(name)
+        return query_function(name)
+
+    def counted_figure(run, **kwargs):
+        computed.append("overview_figure")
+        return overview_figure(run, **kwargs)
+
+    monkeypatch.setattr(state, "query_function", counted)
+    monkeypatch.setattr(figures, "overview_figure", counted_figure)
+    for prefetch in (False, True):
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        if prefetch:
+            args = state.app_args(["--models-dir", str(seeds_models)])
+            state.prefetch_overview(data.run_key(state.default_run(args)))
+            assert "overview_figure" in computed and "shares" in computed
+        computed.clear()
+        app = open_app(monkeypatch, None, seeds_models)
+        assert app.get("plotly_chart"), "the overview drew no chart"
+        if prefetch:
+            assert computed == [], f"the first view computed {computed} despite the prefetch"
+        else:
+            assert "overview_figure" in computed  # the counting sees a cold first view
+
+
+def test_the_overviews_first_view_lists_changes_without_a_data_grid(
+    monkeypatch, seeds_models: Path
+) -> None:
+    """The headline changes are a plain table and the articles wait for a pick, so the browser
+    loads no data grid before it draws the first chart."""
+    app = open_app(monkeypatch, None, seeds_models)
+    assert not app.main.dataframe
+    assert widget(app.selectbox, "Narrative of the articles").value is None
+    changes = data.events(
+        load_run(seeds_models / "seeds"),
+        series=data.default_series(data.series_names(load_run(seeds_models / "seeds"))),
+    )
+    tables = [m.value for m in app.markdown if m.value.startswith("| period | narrative")]
+    if changes.is_empty():
+        assert not tables
+    else:
+        assert len(tables) == 1 and tables[0].count("\n") == changes.height + 1
+
+
+def test_the_run_list_follows_runs_added_and_removed(tmp_path: Path, seeds_run: Path) -> None:
+    models = tmp_path / "models"
+    shutil.copytree(seeds_run, models / "first")
+    assert [r.name for r in state.runs_in(models)[0]] == ["first"]
+    shutil.copytree(seeds_run, models / "second")
+    (models / "broken").mkdir()
+    runs, broken = state.runs_in(models)
+    assert sorted(r.name for r in runs) == ["first", "second"] and broken == [models / "broken"]
+    shutil.rmtree(models / "first")
+    assert [r.name for r in state.runs_in(models)[0]] == ["second"]

@@ -8,13 +8,13 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 from narratives_dashboard import charts, data, state
-from narratives_dashboard.text import escape_markdown
+from narratives_dashboard.figures import AREA, LINES, MAX_LINES, PANELS, STYLES
+from narratives_dashboard.text import escape_markdown, markdown_table
 
 from narratives.drift import ALL_SOURCES
 
 ALL_OUTLETS = "All outlets"
-PANELS, LINES, AREA = "One panel per narrative", "Lines in one chart", "Stacked area"
-MAX_LINES = 8  # more lines in one chart are hard to tell apart (the panels show all)
+MAX_CHANGE_ROWS = 40  # up to this many headline changes are a plain table, more a data grid
 
 card = state.query("run_card")
 names = state.query("series_names")
@@ -46,6 +46,28 @@ def estimate_note(frame: pl.DataFrame, unit: str, raw: bool) -> str:
         )
         note += "."
     return note
+
+
+def change_table(changes: pl.DataFrame) -> str:
+    """The headline changes as a Markdown table (a few rows need no data grid, whose script the
+    browser would fetch before it draws the chart)."""
+    rows = changes.select(
+        "period", "name", "event", "share", "share_change", "test_p", "n_docs", "small_period"
+    ).rows()
+    return markdown_table(
+        ("period", "narrative", "event", "share", "change", "p", "documents", "small period"),
+        rows,
+        (
+            label,
+            None,
+            None,
+            lambda v: f"{v:.1%}",
+            lambda v: f"{v:+.1%}",
+            lambda v: f"{v:.3g}",
+            None,
+            lambda v: "yes" if v else "",
+        ),
+    )
 
 
 st.title("How the narratives drift")
@@ -82,16 +104,17 @@ unit = middle.radio(
 )
 style = right.radio(
     "Chart",
-    [PANELS, LINES, AREA],
+    list(STYLES),
     help="One panel per narrative on a shared scale reads best with many series; the headline "
     "changes are marked on the lines and listed under the chart.",
 )
 intervals = right.toggle("Show 95% intervals", value=True, disabled=style == AREA)
 raw = state.raw_toggle(card, "overview_raw", counted_only=unit != "documents", where=right)
+defaults = state.overview_defaults(names, all_periods, topics=show_topics)
 chosen = st.multiselect(
     "Narratives",
     list(options),
-    default=data.default_series(names, topics=show_topics),
+    default=defaults["series"],
     format_func=options.get,
     help='The catalogued narratives; with "Show discovered topics", the largest discovered '
     "topics too.",
@@ -100,7 +123,7 @@ if len(all_periods) > 1:
     start, end = st.select_slider(
         "Periods",
         options=all_periods,
-        value=(all_periods[0], all_periods[-1]),
+        value=(defaults["start"], defaults["end"]),
         format_func=label,
     )
 else:
@@ -112,24 +135,22 @@ changes = state.query("events", source=source, series=chosen, start=start, end=e
 if not chosen:
     st.info("Pick at least one narrative above.")
     st.stop()
-marked = changes if unit == "documents" else changes.clear()
-if style == PANELS:
-    figure = charts.share_panels(frame, marked, intervals=intervals, raw=raw)
-elif style == LINES:
-    drawn = chosen[:MAX_LINES]
-    if len(chosen) > MAX_LINES:
-        st.caption(
-            f"Showing the first {MAX_LINES} of {len(chosen)} series as lines; pick fewer, or "
-            f"'{PANELS}' for all."
-        )
-    figure = charts.share_lines(
-        frame.filter(pl.col("series").is_in(drawn)),
-        marked.filter(pl.col("series").is_in(drawn)) if not marked.is_empty() else marked,
-        intervals=intervals,
-        raw=raw,
+if style == LINES and len(chosen) > MAX_LINES:
+    st.caption(
+        f"Showing the first {MAX_LINES} of {len(chosen)} series as lines; pick fewer, or "
+        f"'{PANELS}' for all."
     )
-else:
-    figure = charts.stacked_area(frame, raw=raw)
+figure = state.figure(
+    "overview_figure",
+    style=style,
+    unit=unit,
+    source=source,
+    series=chosen,
+    start=start,
+    end=end,
+    intervals=intervals,
+    raw=raw,
+)
 picked = st.plotly_chart(
     figure,
     key="overview_chart",
@@ -155,6 +176,8 @@ for point in points:
 st.subheader("Headline changes")
 if changes.is_empty():
     st.write("No significant change in this view: every share is within what chance explains.")
+elif changes.height <= MAX_CHANGE_ROWS:
+    st.markdown(change_table(changes))
 else:
     state.show_table(
         changes.select(
@@ -179,8 +202,9 @@ col_series, col_period = st.columns(2)
 series = col_series.selectbox(
     "Narrative of the articles",
     shown,
-    index=shown.index(focus_series) if focus_series in shown else 0,
+    index=shown.index(focus_series) if focus_series in shown else None,
     format_func=options.get,
+    placeholder="Click a point on the chart, or pick a narrative",
 )
 period = col_period.selectbox(
     "Period of the articles",
@@ -188,17 +212,18 @@ period = col_period.selectbox(
     index=period_index,
     format_func=lambda p: "all periods" if p is None else label(p),
 )
-found = state.query("articles", series=series, period=period, source=source)
-where = "all periods" if period is None else label(period)
-st.caption(
-    escape_markdown(f"{found.height} articles in {where} carry {options[series]} ({outlet}).")
-)
-state.show_table(
-    found,
-    columns={
-        "share": st.column_config.NumberColumn("share of passages", format="percent"),
-    },
-)
-if st.button("Open this narrative's page"):
-    state.focus(series, period)
-    st.switch_page(Path(__file__).with_name("narrative.py"))
+if series is not None:
+    found = state.query("articles", series=series, period=period, source=source)
+    where = "all periods" if period is None else label(period)
+    st.caption(
+        escape_markdown(f"{found.height} articles in {where} carry {options[series]} ({outlet}).")
+    )
+    state.show_table(
+        found,
+        columns={
+            "share": st.column_config.NumberColumn("share of passages", format="percent"),
+        },
+    )
+    if st.button("Open this narrative's page"):
+        state.focus(series, period)
+        st.switch_page(Path(__file__).with_name("narrative.py"))
