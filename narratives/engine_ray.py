@@ -1,8 +1,8 @@
 """The Ray engine: embedding, query matching and topic assignment as Ray Data ``map_batches``.
 
-The passages' texts go to Parquet shards in a temporary folder and are read back by Ray Data in
-blocks; a pool of actors, one per worker, each holds the embedder (or the queries, or the fitted
-passages) once and processes batch after batch. Fitted passages and the embeddings to assign are
+The passages' texts go to Ray's object store as Arrow blocks (shards of at most 20,000); a pool
+of actors, one per worker, each holds the embedder (or the queries, or the fitted passages) once
+and processes batch after batch. Fitted passages and the embeddings to assign are
 put in Ray's object store once and read by every actor without a copy on the same node.
 Results carry their row numbers, so the order in which batches finish does not matter.
 
@@ -14,9 +14,7 @@ this package installed (``pip install narratives[ray]``) and the embedder's pack
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -122,18 +120,17 @@ class RayEngine:
             **kwargs,
         }
 
-    def _texts(self, texts: Sequence[str], folder: Path):
-        """A Ray dataset of (row, text) read from Parquet shards written into ``folder``, read
-        into the object store before the actors start: with one actor per CPU, the read tasks
-        would otherwise wait forever for a free CPU."""
+    def _texts(self, texts: Sequence[str]):
+        """A Ray dataset of (row, text): one Arrow block per shard of at most ``SHARD_ROWS``
+        passages (at least two per worker), put in Ray's object store by the driver, so no task
+        reads or reshuffles anything before the actors start."""
         import ray
 
         frame = pl.DataFrame({"row": np.arange(len(texts), dtype=np.int64), "text": list(texts)})
-        blocks = self._blocks(frame.height)
-        size = -(-frame.height // blocks)
-        for k, start in enumerate(range(0, frame.height, size)):
-            frame.slice(start, size).write_parquet(folder / f"part-{k:05d}.parquet")
-        return ray.data.read_parquet(str(folder)).repartition(blocks).materialize()
+        size = -(-frame.height // self._blocks(frame.height))
+        return ray.data.from_arrow(
+            [frame.slice(start, size).to_arrow() for start in range(0, frame.height, size)]
+        )
 
     def _blocks(self, n: int) -> int:
         return max(self.workers * 2, -(-n // SHARD_ROWS))
@@ -150,16 +147,15 @@ class RayEngine:
     ) -> np.ndarray:
         """Vectors of ``texts``: an actor per worker embeds batches of the Parquet shards."""
         self._progress(progress)
-        with tempfile.TemporaryDirectory(prefix="narratives-ray-") as folder:
-            dataset = self._texts(texts, Path(folder)).map_batches(
-                _Encode,
-                fn_constructor_kwargs={"embedder": embedder},
-                **self._pool(batch_size=max(batch_size, EMBED_BATCH)),
-            )
-            rows, vectors = [], []
-            for batch in dataset.iter_batches(batch_format="numpy", batch_size=None):
-                rows.append(batch["row"])
-                vectors.append(np.asarray(batch["vector"], dtype=np.float32))
+        dataset = self._texts(texts).map_batches(
+            _Encode,
+            fn_constructor_kwargs={"embedder": embedder},
+            **self._pool(batch_size=max(batch_size, EMBED_BATCH)),
+        )
+        rows, vectors = [], []
+        for batch in dataset.iter_batches(batch_format="numpy", batch_size=None):
+            rows.append(batch["row"])
+            vectors.append(np.asarray(batch["vector"], dtype=np.float32))
         order = np.argsort(np.concatenate(rows), kind="stable")
         return np.concatenate(vectors)[order]
 
@@ -174,17 +170,16 @@ class RayEngine:
         self._progress(False)
         if not texts or not any(q is not None for q in queries):
             return np.zeros((len(texts), len(queries)), dtype=bool)
-        with tempfile.TemporaryDirectory(prefix="narratives-ray-") as folder:
-            dataset = self._texts(texts, Path(folder)).map_batches(
-                _Match,
-                fn_constructor_kwargs={
-                    "queries": list(queries),
-                    "languages": tuple(languages),
-                    "window": window,
-                },
-                **self._pool(batch_size=MATCH_BATCH),
-            )
-            return self._collect(dataset, len(texts), "hits", len(queries), bool)
+        dataset = self._texts(texts).map_batches(
+            _Match,
+            fn_constructor_kwargs={
+                "queries": list(queries),
+                "languages": tuple(languages),
+                "window": window,
+            },
+            **self._pool(batch_size=MATCH_BATCH),
+        )
+        return self._collect(dataset, len(texts), "hits", len(queries), bool)
 
     def assign(
         self, assigner: TopicAssigner, embeddings: np.ndarray, rows: np.ndarray | None = None
