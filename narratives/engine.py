@@ -7,7 +7,7 @@ calling process, in numpy and polars, whatever the engine.
 
 - :class:`LocalEngine` runs them in this process (``workers`` threads for the embedder).
 - :class:`narratives.engine_ray.RayEngine` (``pip install narratives[ray]``) runs them as Ray
-  Data ``map_batches`` over Parquet shards of the passages, with one actor per worker that
+  Data ``map_batches`` over Arrow blocks of the passages, with one actor per worker that
   holds the embedder, the queries or the fitted passages once.
 
 Both give the same results: the same vectors (to float rounding), the same matches, the same

@@ -145,7 +145,7 @@ class RayEngine:
     def encode(
         self, texts: list[str], embedder: Embedder, batch_size: int, progress: bool
     ) -> np.ndarray:
-        """Vectors of ``texts``: an actor per worker embeds batches of the Parquet shards."""
+        """Vectors of ``texts``: an actor per worker embeds batches of the Arrow blocks."""
         self._progress(progress)
         dataset = self._texts(texts).map_batches(
             _Encode,
@@ -166,7 +166,7 @@ class RayEngine:
         languages: tuple[str, ...],
         window: int | None,
     ) -> np.ndarray:
-        """``match_matrix`` of ``texts``, a batch of the Parquet shards per actor call."""
+        """``match_matrix`` of ``texts``, a batch of the Arrow blocks per actor call."""
         self._progress(False)
         if not texts or not any(q is not None for q in queries):
             return np.zeros((len(texts), len(queries)), dtype=bool)
