@@ -90,22 +90,30 @@ def query_run(key: tuple[str, int], name: str, **kwargs: Any) -> Any:
     return _query(key, name, frozen)
 
 
-def _listing_stamp(models_dir: Path) -> tuple[tuple[str, int, int], ...]:
-    """What changes when a run in ``models_dir`` appears, goes or is rewritten: each directory's
-    name, its mtime and its run.json's (a run's record is written last)."""
+def _listing_stamp(models_dir: Path) -> tuple[tuple[str, tuple[tuple[str, int, int], ...]], ...]:
+    """What changes when a run in ``models_dir`` appears, goes or is rewritten, even a file
+    overwritten in place: each visible directory's name and its files' names, sizes and
+    mtimes (stat calls only; a directory that vanishes meanwhile is left out)."""
     if not models_dir.is_dir():
         return ()
     stamps = []
     for path in sorted(models_dir.iterdir()):
-        if path.is_dir() and not path.name.startswith("."):
-            record = path / "run.json"
-            stamps.append(
-                (
-                    path.name,
-                    path.stat().st_mtime_ns,
-                    record.stat().st_mtime_ns if record.exists() else 0,
+        if path.name.startswith("."):
+            continue
+        try:
+            if not path.is_dir():
+                continue
+            with os.scandir(path) as entries:
+                files = tuple(
+                    sorted(
+                        (e.name, e.stat().st_size, e.stat().st_mtime_ns)
+                        for e in entries
+                        if e.is_file()
+                    )
                 )
-            )
+        except FileNotFoundError:
+            continue
+        stamps.append((path.name, files))
     return tuple(stamps)
 
 

@@ -24,6 +24,8 @@ text after the escapes are resolved: bare urls (``https://``, ``www.``), e-mail 
 ``:shortcode:`` emoji and icons."""
 
 _WWW = re.compile(r"(?i)(www)(?=\\\.)")
+_LINE_END = re.compile(r"\r\n?|\n")
+"""A line end in any of the forms that CommonMark reads as one (a cell must stay on its row)."""
 _COLON = re.compile(r"\\:(?=\S)")
 """A colon that could open a url (``https://``) or a ``:shortcode:`` (not one before a space)."""
 
@@ -67,7 +69,7 @@ def markdown_table(
     def cell(value: Any, fmt: Callable[[Any], str] | None) -> str:
         if value is None:
             return ""
-        return escape_markdown((fmt or str)(value)).replace("\n", " ")
+        return _LINE_END.sub(" ", escape_markdown((fmt or str)(value)))
 
     lines = [
         "| " + " | ".join(escape_markdown(h) for h in header) + " |",

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from narratives.query import Query
 
 SHARD_ROWS = 20_000
-"""Passages per Parquet shard at most (and at least two shards per worker)."""
+"""Passages per Arrow block at most (and at least two blocks per worker)."""
 
 EMBED_BATCH = 256
 MATCH_BATCH = 2_000
@@ -127,10 +127,9 @@ class RayEngine:
         import ray
 
         frame = pl.DataFrame({"row": np.arange(len(texts), dtype=np.int64), "text": list(texts)})
-        size = -(-frame.height // self._blocks(frame.height))
-        return ray.data.from_arrow(
-            [frame.slice(start, size).to_arrow() for start in range(0, frame.height, size)]
-        )
+        size = max(1, -(-frame.height // self._blocks(frame.height)))
+        blocks = [frame.slice(start, size).to_arrow() for start in range(0, frame.height, size)]
+        return ray.data.from_arrow(blocks or [frame.to_arrow()])
 
     def _blocks(self, n: int) -> int:
         return max(self.workers * 2, -(-n // SHARD_ROWS))

@@ -420,7 +420,7 @@ def test_a_markdown_table_keeps_every_cell_in_its_column() -> None:
 
     table = markdown_table(
         ("outlet", "share"),
-        [("taz | die tageszeitung", 0.125), ("[x](https://evil.example) **b**", None)],
+        [("taz | die\r\ntageszeitung", 0.125), ("[x](https://evil.example) **b**", None)],
         (None, lambda v: f"{v:.1%}"),
     )
     html = MarkdownIt("commonmark").enable("table").render(table)
@@ -979,3 +979,7 @@ def test_the_run_list_follows_runs_added_and_removed(tmp_path: Path, seeds_run: 
     assert sorted(r.name for r in runs) == ["first", "second"] and broken == [models / "broken"]
     shutil.rmtree(models / "first")
     assert [r.name for r in state.runs_in(models)[0]] == ["second"]
+    table = next((models / "second").glob("*.parquet"))
+    table.write_bytes(b"not parquet")  # overwritten in place: the directory's mtime stays
+    runs, broken = state.runs_in(models)
+    assert runs == [] and models / "second" in broken
