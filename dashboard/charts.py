@@ -25,11 +25,33 @@ EVENT_STYLE = {
     "gone": ("x", "#d73027", "✕ gone"),
     "change point": ("diamond", "#4d4d4d", "◆ change point"),
 }
+TEXT, MUTED, GRID = "#31333F", "#808495", "#e6eaf1"
+TEMPLATE = go.layout.Template(
+    layout={
+        "font": {"family": '"Source Sans", "Source Sans Pro", sans-serif', "color": TEXT},
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "colorway": PALETTE,
+        "xaxis": {"showgrid": False, "zeroline": False},
+        "yaxis": {"gridcolor": GRID, "zeroline": False},
+        "hoverlabel": {"bgcolor": "white", "bordercolor": GRID, "font": {"color": TEXT}},
+        "annotationdefaults": {"font": {"color": MUTED}},
+    }
+)
+"""The dashboard's look (Streamlit's light theme: its font, muted titles, horizontal grid only),
+drawn as is (``theme=None``): Streamlit's own chart theme is merged into every figure in the
+browser, which costs the first chart 0.4 s."""
 LAYOUT = {
-    "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+    "margin": {"l": 48, "r": 10, "t": 40, "b": 10},
     "legend": {"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0},
     "hovermode": "closest",
+    "template": TEMPLATE,
 }
+"""Charts over time: percent ticks fit a fixed margin (Plotly's automargin measures every tick
+label and lays the chart out again: it doubles the first draw of the Overview's panels)."""
+CATEGORY_LAYOUT = {**LAYOUT, "margin": {"l": 10, "r": 10, "t": 40, "b": 10}}
+"""Charts with names on an axis (narratives, outlets, topics): that axis has automargin, so
+the margin follows the names."""
 
 
 def plain(text: object) -> str:
@@ -339,7 +361,12 @@ def share_bars(shares: pl.DataFrame, *, title: str = "") -> go.Figure:
             hovertemplate="%{y}: %{x:.1%} (%{customdata[0]} of %{customdata[1]})<extra></extra>",
         )
     )
-    figure.update_layout(title=title, xaxis={"tickformat": ".0%"}, **LAYOUT)
+    figure.update_layout(
+        title=title,
+        xaxis={"tickformat": ".0%"},
+        yaxis={"automargin": True},
+        **CATEGORY_LAYOUT,
+    )
     return figure
 
 
@@ -428,14 +455,15 @@ def outlet_heatmap(cells: pl.DataFrame, value: str, *, title: str = "") -> go.Fi
     )
     figure.update_layout(
         title=title,
-        xaxis={"tickangle": -40},
+        xaxis={"tickangle": -40, "automargin": True},
         yaxis={
             "autorange": "reversed",
             "tickvals": _plain_all(names),
             "ticktext": [plain(short_name(n, 32)) for n in names],
+            "automargin": True,
         },
         height=max(360, 34 * len(names) + 200),
-        **LAYOUT,
+        **CATEGORY_LAYOUT,
     )
     return figure
 
@@ -480,7 +508,7 @@ def compare_bars(table: pl.DataFrame, left: str, right: str, *, title: str = "")
         title=title,
         barmode="group",
         yaxis={"tickformat": ".0%"},
-        xaxis={"tickangle": -35},
+        xaxis={"tickangle": -35, "automargin": True},
         **{**LAYOUT, "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0}},
     )
     return figure
@@ -507,6 +535,6 @@ def mix_bar(mix: pl.DataFrame, *, title: str = "") -> go.Figure:
         height=180,
         xaxis={"tickformat": ".0%", "range": [0, 1]},
         yaxis={"visible": False},
-        **LAYOUT,
+        **CATEGORY_LAYOUT,
     )
     return figure

@@ -191,6 +191,12 @@ def figure_run(key: tuple[str, int], name: str, **kwargs: Any) -> go.Figure:
     return _figure(key, name, frozen)
 
 
+def plot(figure: go.Figure, **kwargs: Any) -> Any:
+    """``st.plotly_chart`` of a figure built by ``narratives_dashboard.charts``, drawn with its
+    own template (charts.TEMPLATE) instead of Streamlit's theme."""
+    return st.plotly_chart(figure, theme=None, **kwargs)
+
+
 def _figure_html(figure: go.Figure) -> bytes:
     return figure.to_html(include_plotlyjs=True, full_html=True).encode("utf-8")
 

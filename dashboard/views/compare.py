@@ -94,7 +94,7 @@ if table.is_empty():
 figure = charts.compare_bars(
     table, *names_ab, title=charts.plain(f"{names_ab[0]} against {names_ab[1]}")
 )
-st.plotly_chart(figure, config=charts.chart_config("compare"))
+state.plot(figure, config=charts.chart_config("compare"))
 state.show_table(
     table.select(COMPARE_COLUMNS),
     columns={

@@ -120,7 +120,7 @@ if doc_ids:
     link = markdown_link("original", document.get("url"))
     st.caption(escape_markdown(" · ".join([*meta, doc_id])) + (f" · {link}" if link else ""))
     article_narratives(doc_id)
-    st.plotly_chart(
+    state.plot(
         charts.mix_bar(mix, title="Topic mix (share of the article's passages)"),
         config=charts.chart_config(f"mix-{doc_id}"),
     )

@@ -177,7 +177,7 @@ def share_and_changes(series: str, name: str, method: str | None) -> None:
         outlet_figure = charts.outlet_lines(
             per_outlet, raw=raw, title=charts.plain(f"{name}: {what} of articles")
         )
-        st.plotly_chart(outlet_figure, config=charts.chart_config(f"outlets-{series}"))
+        state.plot(outlet_figure, config=charts.chart_config(f"outlets-{series}"))
         st.caption(
             f"Shares corrected for the detector's measured errors ({method.upper()}, see above)."
             if corrected and method

@@ -43,12 +43,12 @@ with share_tab:
         "share",
         title=f"Share of each outlet's articles carrying each narrative ({label(period)})",
     )
-    st.plotly_chart(share_figure, config=charts.chart_config("outlet-shares"))
+    state.plot(share_figure, config=charts.chart_config("outlet-shares"))
 with lift_tab:
     lift_figure = charts.outlet_heatmap(
         cells, "lift", title=f"Lift against all other outlets ({label(period)})"
     )
-    st.plotly_chart(lift_figure, config=charts.chart_config("outlet-lift"))
+    state.plot(lift_figure, config=charts.chart_config("outlet-lift"))
     st.caption(
         "Lift = the outlet's share / the other outlets' share. Red: over-represented, blue: "
         "under-represented; + or − marks a difference the test calls significant (two-proportion "
@@ -106,7 +106,7 @@ else:
         outlet_b,
         title=charts.plain(f"{outlet_a} against {outlet_b} ({label(period)})"),
     )
-    st.plotly_chart(figure, config=charts.chart_config("outlets-head-to-head"))
+    state.plot(figure, config=charts.chart_config("outlets-head-to-head"))
     state.show_table(
         table.select(COMPARE_COLUMNS),
         columns={

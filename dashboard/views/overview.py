@@ -83,7 +83,7 @@ if not all_periods:
     )
     overall = state.query("overall_shares", series=list(options))
     figure = charts.share_bars(overall, title="Share of documents carrying each narrative")
-    st.plotly_chart(figure, key="overview_chart", config=charts.chart_config("narrative-shares"))
+    state.plot(figure, key="overview_chart", config=charts.chart_config("narrative-shares"))
     st.caption(f"Showing: {ALL_OUTLETS} · documents · no dates")
     state.downloads(overall.drop("order"), "narrative-shares", figure)
     st.stop()
@@ -151,7 +151,7 @@ figure = state.figure(
     intervals=intervals,
     raw=raw,
 )
-picked = st.plotly_chart(
+picked = state.plot(
     figure,
     key="overview_chart",
     on_select="rerun",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 import streamlit as st
-from narratives_dashboard import state
+from narratives_dashboard import charts, state
 from narratives_dashboard.text import escape_markdown
 
 st.title("What's new")
@@ -63,8 +63,10 @@ if not unassigned.is_empty():
             hovertemplate="%{x}: %{y:.1%} (%{customdata[0]} of %{customdata[1]})<extra></extra>",
         )
     )
-    figure.update_layout(yaxis_tickformat=".0%", height=320, margin={"t": 10, "b": 10})
-    st.plotly_chart(figure, use_container_width=True)
+    figure.update_layout(
+        yaxis_tickformat=".0%", height=320, margin={"t": 10, "b": 10}, template=charts.TEMPLATE
+    )
+    state.plot(figure, use_container_width=True)
 
 run = state.run()
 if run.has_table("lineage"):
