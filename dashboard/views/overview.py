@@ -88,13 +88,14 @@ if not all_periods:
     state.downloads(overall.drop("order"), "narrative-shares", figure)
     st.stop()
 
-left, middle, right = st.columns([2, 1, 1.3])
+left, right = st.columns([2, 2.3])
 outlet = left.selectbox(
     "Outlet",
     [ALL_OUTLETS, *state.query("view_sources")],
     help="Shares among this outlet's documents only.",
 )
-unit = middle.radio(
+chart_options = right.expander("Chart options: unit, style, intervals, corrected or counted")
+unit = chart_options.radio(
     "Unit",
     list(data.UNITS),
     horizontal=True,
@@ -102,14 +103,14 @@ unit = middle.radio(
     "of its passages does, and counts once per narrative it carries); passages: share of all "
     "passages.",
 )
-style = right.radio(
+style = chart_options.radio(
     "Chart",
     list(STYLES),
     help="One panel per narrative on a shared scale reads best with many series; the headline "
     "changes are marked on the lines and listed under the chart.",
 )
-intervals = right.toggle("Show 95% intervals", value=True, disabled=style == AREA)
-raw = state.raw_toggle(card, "overview_raw", counted_only=unit != "documents", where=right)
+intervals = chart_options.toggle("Show 95% intervals", value=True, disabled=style == AREA)
+raw = state.raw_toggle(card, "overview_raw", counted_only=unit != "documents", where=chart_options)
 defaults = state.overview_defaults(names, all_periods, topics=show_topics)
 chosen = st.multiselect(
     "Narratives",
