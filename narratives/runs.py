@@ -137,14 +137,17 @@ def write_run(
             frame.write_parquet(staging / f"{table_name}.parquet")
         if write_model is not None:
             write_model(staging / MODEL_DIR)
-        (staging / OWNER_FILE).unlink()
         rows = {table_name: frame.height for table_name, frame in tables.items()}
-        record = record.with_files(name, [p.name for p in staging.iterdir()], rows)
+        files = [p.name for p in staging.iterdir() if p.name != OWNER_FILE]
+        record = record.with_files(name, files, rows)
         _write_record(staging / RUN_RECORD, record)
         _swap_into_place(staging, final, overwrite=overwrite)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    # The owner file goes only once the run is in place: a staging directory without one reads
+    # as a training that is still starting, so a kill just before the swap left it unnamed.
+    (final / OWNER_FILE).unlink(missing_ok=True)
     return final
 
 
