@@ -72,10 +72,19 @@ def query_function(name: str) -> Callable[..., Any]:
     raise AttributeError(f"no dashboard query named {name!r}")
 
 
+def _frozen(kwargs: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """Keyword arguments as a cache key: sorted, lists as tuples."""
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in kwargs.items()))
+
+
+def _thawed(kwargs: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    """The keyword arguments of a cache key again, tuples as lists."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs}
+
+
 @st.cache_data(max_entries=1024, show_spinner=False)
 def _query(key: tuple[str, int], name: str, kwargs: tuple[tuple[str, Any], ...]) -> Any:
-    arguments = {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs}
-    return query_function(name)(open_run(*key), **arguments)
+    return query_function(name)(open_run(*key), **_thawed(kwargs))
 
 
 def query(name: str, **kwargs: Any) -> Any:
@@ -86,8 +95,7 @@ def query(name: str, **kwargs: Any) -> Any:
 
 def query_run(key: tuple[str, int], name: str, **kwargs: Any) -> Any:
     """Like :func:`query` on another run (the Compare page)."""
-    frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in kwargs.items()))
-    return _query(key, name, frozen)
+    return _query(key, name, _frozen(kwargs))
 
 
 def _listing_stamp(models_dir: Path) -> tuple[tuple[str, tuple[tuple[str, int, int], ...]], ...]:
@@ -104,13 +112,8 @@ def _listing_stamp(models_dir: Path) -> tuple[tuple[str, tuple[tuple[str, int, i
             if not path.is_dir():
                 continue
             with os.scandir(path) as entries:
-                files = tuple(
-                    sorted(
-                        (e.name, e.stat().st_size, e.stat().st_mtime_ns)
-                        for e in entries
-                        if e.is_file()
-                    )
-                )
+                found = [(e.name, e.stat()) for e in entries if e.is_file()]
+            files = tuple(sorted((name, s.st_size, s.st_mtime_ns) for name, s in found))
         except FileNotFoundError:
             continue
         stamps.append((path.name, files))
@@ -172,8 +175,7 @@ def prefetch_overview(key: tuple[str, int]) -> None:
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _figure(key: tuple[str, int], name: str, kwargs: tuple[tuple[str, Any], ...]) -> go.Figure:
-    arguments = {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs}
-    return getattr(figures, name)(open_run(*key), **arguments)
+    return getattr(figures, name)(open_run(*key), **_thawed(kwargs))
 
 
 def figure(name: str, **kwargs: Any) -> go.Figure:
@@ -187,8 +189,7 @@ def figure_run(key: tuple[str, int], name: str, **kwargs: Any) -> go.Figure:
     """Like :func:`figure` on the run of ``key``."""
     if name not in figures.__all__:
         raise AttributeError(f"no dashboard figure named {name!r}")
-    frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in kwargs.items()))
-    return _figure(key, name, frozen)
+    return _figure(key, name, _frozen(kwargs))
 
 
 def plot(figure: go.Figure, **kwargs: Any) -> Any:
