@@ -170,22 +170,23 @@ def prefetch_overview(key: tuple[str, int]) -> None:
     window = {k: view[k] for k in ("source", "series", "start", "end")}
     query_run(key, "shares", unit=view["unit"], **window)
     query_run(key, "events", **window)
-    figure_run(key, "overview_figure", **view)
+    figure_run(key, "overview_chart", **view)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _figure(key: tuple[str, int], name: str, kwargs: tuple[tuple[str, Any], ...]) -> go.Figure:
+def _figure(key: tuple[str, int], name: str, kwargs: tuple[tuple[str, Any], ...]) -> Any:
     return getattr(figures, name)(open_run(*key), **_thawed(kwargs))
 
 
-def figure(name: str, **kwargs: Any) -> go.Figure:
-    """``<name>(run, **kwargs)`` of ``narratives_dashboard.figures`` on the open run, built once
-    per argument set and kept as the object itself (never modified): a cached copy would be
-    validated by Plotly again on every rerun, which is what building it costs."""
+def figure(name: str, **kwargs: Any) -> Any:
+    """``<name>(run, **kwargs)`` of ``narratives_dashboard.figures`` on the open run (a Plotly
+    figure or a Vega-Lite spec), built once per argument set and kept as the object itself
+    (never modified): a cached copy of a Plotly figure would be validated again on every rerun,
+    which is what building it costs."""
     return figure_run(current_key(), name, **kwargs)
 
 
-def figure_run(key: tuple[str, int], name: str, **kwargs: Any) -> go.Figure:
+def figure_run(key: tuple[str, int], name: str, **kwargs: Any) -> Any:
     """Like :func:`figure` on the run of ``key``."""
     if name not in figures.__all__:
         raise AttributeError(f"no dashboard figure named {name!r}")
@@ -198,7 +199,14 @@ def plot(figure: go.Figure, **kwargs: Any) -> Any:
     return st.plotly_chart(figure, theme=None, **kwargs)
 
 
-def _figure_html(figure: go.Figure) -> bytes:
+def vega(spec: dict, **kwargs: Any) -> Any:
+    """``st.vega_lite_chart`` of a spec built by ``narratives_dashboard.vegalite``, drawn with
+    its own config instead of Streamlit's theme, at the width the spec sets."""
+    return st.vega_lite_chart(spec=spec, theme=None, **kwargs)
+
+
+def _figure_html(figure: go.Figure | Callable[[], go.Figure]) -> bytes:
+    figure = figure() if callable(figure) else figure
     return figure.to_html(include_plotlyjs=True, full_html=True).encode("utf-8")
 
 
@@ -209,14 +217,15 @@ def _encoded(frame: pl.DataFrame | Callable[[], pl.DataFrame], fmt: str) -> byte
 def downloads(
     frame: pl.DataFrame | Callable[[], pl.DataFrame],
     stem: str,
-    figure: go.Figure | None = None,
+    figure: go.Figure | Callable[[], go.Figure] | None = None,
     *,
     label: str = "table",
+    image_note: str = "PNG: the camera button in the chart's toolbar.",
 ) -> None:
-    """Download buttons for the table of the current view (CSV, Parquet) and its chart (HTML;
-    the chart's own toolbar saves it as PNG). Files are built only when a button is clicked;
-    ``frame`` may be a function that computes the table then (a large one, say every passage
-    carrying a narrative)."""
+    """Download buttons for the table of the current view (CSV, Parquet) and its chart (HTML
+    of the Plotly figure; ``image_note`` says where the page saves it as an image). Files are
+    built only when a button is clicked; ``frame`` and ``figure`` may be functions that compute
+    them then (a large table, say every passage carrying a narrative)."""
     buttons: list[tuple[str, Callable[[], bytes], str, str]] = [
         (f"Download {label} (CSV)", functools.partial(_encoded, frame, "csv"), "csv", "text/csv"),
         (
@@ -242,7 +251,7 @@ def downloads(
             on_click="ignore",
         )
     if figure is not None:
-        columns[-1].caption("PNG: the camera button in the chart's toolbar.")
+        columns[-1].caption(image_note)
 
 
 def show_table(frame: pl.DataFrame, columns: dict | None = None, **kwargs: Any) -> Any:

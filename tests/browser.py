@@ -270,8 +270,16 @@ def serve_dashboard(
 
 # --- Driving the page (Streamlit's DOM as of streamlit 1.4x-1.6x) ---------------------------------
 
-CHART = '[data-testid="stPlotlyChart"]'
-TRACE_PATHS = f"{CHART} .main-svg g.trace path"
+PLOTLY = '[data-testid="stPlotlyChart"]'
+VEGA = '[data-testid="stVegaLiteChart"]'
+CHART = f"{PLOTLY}, {VEGA}"
+"""A chart of either kind: the Overview draws Vega-Lite, the other pages Plotly."""
+TRACE_PATHS = (
+    f"{PLOTLY} .main-svg g.trace path, {VEGA} g.mark-line path, {VEGA} g.mark-area path, "
+    f"{VEGA} g.mark-symbol.role-mark path"
+)
+LEGEND_TEXTS = f"{PLOTLY} .legend .legendtext, {VEGA} g.role-legend-label text"
+PANEL_TITLES = f"{PLOTLY} .annotation-text, {VEGA} g.role-title-text text"
 _TRACE_SIGNATURE_JS = """
 (selector) => Array.from(document.querySelectorAll(selector))
     .map((p) => p.getAttribute('d') || '').join('|')
@@ -279,8 +287,8 @@ _TRACE_SIGNATURE_JS = """
 
 
 def wait_for_chart(page, timeout_ms: float = 60_000) -> None:
-    """Wait until a Plotly chart is visible with at least one drawn trace path."""
-    page.locator(f"{CHART} .main-svg").first.wait_for(state="visible", timeout=timeout_ms)
+    """Wait until a chart (Plotly or Vega-Lite) is visible with at least one drawn trace path."""
+    page.locator(CHART).first.wait_for(state="visible", timeout=timeout_ms)
     page.wait_for_function(
         "(selector) => Array.from(document.querySelectorAll(selector))"
         ".some((p) => (p.getAttribute('d') || '').length > 1)",
@@ -352,8 +360,8 @@ _LEGEND_JS = """
 
 
 def legend_texts(page) -> list[str]:
-    """The legend entries of the first Plotly chart on the page, in order."""
-    return page.evaluate(_LEGEND_JS, f"{CHART} .legend .legendtext")
+    """The legend entries of the charts on the page, in order."""
+    return page.evaluate(_LEGEND_JS, LEGEND_TEXTS)
 
 
 _TITLES_JS = """
@@ -363,15 +371,15 @@ _TITLES_JS = """
 
 
 def panel_titles(page) -> list[str]:
-    """The panel titles of the first Plotly chart (small multiples), ellipses dropped."""
-    return page.evaluate(_TITLES_JS, f"{CHART} .annotation-text")
+    """The panel titles of the charts (small multiples), ellipses dropped."""
+    return page.evaluate(_TITLES_JS, PANEL_TITLES)
 
 
 def wait_for_titles(page, predicate_js: str, arg, timeout_ms: float = 60_000) -> None:
     """Wait until ``predicate_js`` (a JS function of the panel titles and ``arg``) holds."""
     page.wait_for_function(
         f"([selector, arg]) => ({predicate_js})(({_TITLES_JS})(selector), arg)",
-        arg=[f"{CHART} .annotation-text", arg],
+        arg=[PANEL_TITLES, arg],
         timeout=timeout_ms,
     )
 
@@ -380,9 +388,17 @@ def wait_for_legend(page, predicate_js: str, arg, timeout_ms: float = 60_000) ->
     """Wait until ``predicate_js`` (a JS function of the legend texts and ``arg``) holds."""
     page.wait_for_function(
         f"([selector, arg]) => ({predicate_js})(({_LEGEND_JS})(selector), arg)",
-        arg=[f"{CHART} .legend .legendtext", arg],
+        arg=[LEGEND_TEXTS, arg],
         timeout=timeout_ms,
     )
+
+
+def click_chart_point(page, index: int = 0, timeout_ms: float = 30_000) -> None:
+    """Click the ``index``-th point of the Overview's series (its "points" layer)."""
+    point = page.locator(f"{VEGA} g.points_marks path").nth(index)
+    point.wait_for(state="visible", timeout=timeout_ms)
+    box = point.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
 
 
 def toggle(page, label: str, timeout_ms: float = 30_000) -> None:

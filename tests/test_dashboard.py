@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from narratives_dashboard import articles, charts, data, figures, passages, state
+from narratives_dashboard import articles, charts, data, figures, passages, state, vegalite
 from narratives_dashboard.text import (
     WORD_JOINER,
     escape_markdown,
@@ -68,8 +68,30 @@ def chart_traces(app: AppTest, index: int = 0) -> list[dict]:
     return json.loads(app.get("plotly_chart")[index].proto.spec)["data"]
 
 
+def overview_chart(app: AppTest):
+    """The Overview's Vega-Lite chart element."""
+    charts_drawn = app.get("vega_lite_chart")
+    assert charts_drawn, "the overview drew no chart"
+    return charts_drawn[0]
+
+
+def overview_spec(app: AppTest) -> dict:
+    """The Vega-Lite spec of the Overview's chart (Streamlit sends its data apart)."""
+    return json.loads(overview_chart(app).proto.spec)
+
+
+def overview_rows(app: AppTest, layer: str = "share") -> list[dict]:
+    """The Overview chart's data rows of one layer: "share" (a point of a series' line) or
+    "event" (a headline change)."""
+    import pyarrow as pa
+
+    table = pa.ipc.open_stream(overview_chart(app).proto.data.data).read_all()
+    return [row for row in pl.from_arrow(table).to_dicts() if row["layer"] == layer]
+
+
 def line_names(app: AppTest) -> list[str]:
-    return [t["name"] for t in chart_traces(app) if t.get("mode") == "lines+markers"]
+    """The Overview's series with a line, in the order drawn."""
+    return list(dict.fromkeys(row["name"] for row in overview_rows(app)))
 
 
 def plain(value: str) -> str:
@@ -87,13 +109,14 @@ def markdown_bodies(app: AppTest) -> list[str]:
     return [e.value for kind in kinds for e in getattr(app, kind)] + [e.value for e in app.error]
 
 
-def narrative_lines(app: AppTest) -> dict[str, dict]:
-    """The overview's line traces by series key (the first customdata item of each point)."""
-    return {
-        t["customdata"][0][0]: t
-        for t in chart_traces(app)
-        if t.get("mode") == "lines+markers" and t.get("customdata")
-    }
+def narrative_lines(app: AppTest) -> dict[str, dict[str, list]]:
+    """The overview's lines by series key: each column of its points, in period order."""
+    lines: dict[str, dict[str, list]] = {}
+    for row in sorted(overview_rows(app), key=lambda r: r["date"]):
+        line = lines.setdefault(row["series"], {})
+        for column, value in row.items():
+            line.setdefault(column, []).append(value)
+    return lines
 
 
 def expected_line(frame: pl.DataFrame, series: str, value: str) -> pl.DataFrame:
@@ -452,19 +475,23 @@ def test_overview_filters_change_the_chart(monkeypatch, seeds_models: Path) -> N
     app = open_app(monkeypatch, None, seeds_models)
     assert app.title[0].value == "How the narratives drift"
     assert captions(app)[0].startswith("Showing: All outlets · documents")
-    everyone = chart_traces(app)
+    everyone = overview_rows(app)
     widget(app.selectbox, "Outlet").set_value("RT DE").run()
     assert captions(app)[0].startswith("Showing: RT DE · documents")
-    rt = chart_traces(app)
-    assert [t.get("y") for t in rt] != [t.get("y") for t in everyone]
+    rt = overview_rows(app)
+    assert [r["share"] for r in rt] != [r["share"] for r in everyone]
 
     names = data.series_names(load_run(seeds_models / "seeds"))
     first = names.filter(pl.col("kind") == "narrative")["series"][0]
     widget(app.multiselect, "Narratives").set_value([first]).run()
     assert line_names(app) == names.filter(pl.col("series") == first)["name"].to_list()
 
+    widget(app.radio, "Chart").set_value("Lines in one chart").run()
+    assert line_names(app) == names.filter(pl.col("series") == first)["name"].to_list()
+    assert "facet" not in overview_spec(app)
     widget(app.radio, "Chart").set_value("Stacked area").run()
-    assert all(t.get("stackgroup") == "shares" for t in chart_traces(app))
+    area = overview_spec(app)
+    assert area["mark"]["type"] == "area" and area["encoding"]["y"]["stack"] == "zero"
     labels = [b.label for b in app.get("download_button")]
     assert {"Download table (CSV)", "Download table (Parquet)", "Download chart (HTML)"} <= set(
         labels
@@ -531,7 +558,7 @@ def test_overview_draws_the_corrected_share_and_the_toggle_the_counted_one(
     moved = 0
     for series in narratives:
         points = expected_line(frame, series, "share")
-        assert lines[series]["y"] == pytest.approx(points["share"].to_list()), series
+        assert lines[series]["share"] == pytest.approx(points["share"].to_list()), series
         moved += points["share"].to_list() != points["share_raw"].to_list()
     assert moved  # the corrected share is not the counted one
     assert "corrected for the detector's measured errors" in captions(app)[1]
@@ -540,9 +567,8 @@ def test_overview_draws_the_corrected_share_and_the_toggle_the_counted_one(
     lines = narrative_lines(app)
     for series in narratives:
         points = expected_line(frame, series, "share_raw")
-        assert lines[series]["y"] == pytest.approx(points["share_raw"].to_list()), series
-        customdata = lines[series]["customdata"]
-        assert [c[1] for c in customdata] == pytest.approx(points["ci_low_raw"].to_list())
+        assert lines[series]["share"] == pytest.approx(points["share_raw"].to_list()), series
+        assert lines[series]["low"] == pytest.approx(points["ci_low_raw"].to_list())
     assert captions(app)[1].startswith("Counted tags (raw)")
     widget(app.radio, "Unit").set_value("passages").run()
     assert widget(app.toggle, "Counted tags (raw)").disabled
@@ -554,13 +580,12 @@ def test_a_share_whose_interval_includes_zero_is_an_open_marker(
     app = open_app(monkeypatch, None, seeds_models)
     frame = data.shares(load_run(seeds_models / "seeds"))
     zeros = 0
-    for series, trace in narrative_lines(app).items():
+    for series, line in narrative_lines(app).items():
         points = expected_line(frame, series, "share")
         zero = [low <= charts.ZERO for low in points["ci_low"]]
         small = points["small_period"].to_list()
-        opened = [c == "white" for c in trace["marker"]["color"]]
-        assert opened == [z or s for z, s in zip(zero, small, strict=True)], series
-        notes = [charts.ZERO_NOTE in c[5] for c in trace["customdata"]]
+        assert line["open"] == [z or s for z, s in zip(zero, small, strict=True)], series
+        notes = [charts.ZERO_NOTE in (note or "") for note in line["note"]]
         assert notes == zero, series
         zeros += sum(zero)
     assert zeros  # the seeds have periods where a narrative is not distinguishable from zero
@@ -815,8 +840,10 @@ def test_the_synthetic_benchmark_run_opens_with_its_narratives(monkeypatch, tmp_
     assert len(line_names(app)) == run.table("narratives").height
     events = data.events(run, series=data.default_series(data.series_names(run)))
     assert "failed-counteroffensive" in events["series"].to_list()  # the planted step change
-    marks = {label for _, _, label in charts.EVENT_STYLE.values()}
-    assert marks & {t.get("name") for t in chart_traces(app)}
+    marked = {(r["series"], r["change"]) for r in overview_rows(app, "event")}
+    assert ("failed-counteroffensive", "change point") in marked or any(
+        series == "failed-counteroffensive" for series, _ in marked
+    )
 
 
 @pytest.mark.slow
@@ -896,14 +923,20 @@ def test_run_card_shows_the_evaluation_once_there_is_one(seeds_models: Path) -> 
     assert quality["coherence (NPMI)"] == pytest.approx(result.record["coherence_npmi"])
 
 
-def test_small_multiples_put_one_series_per_panel_with_no_text_but_the_titles(
-    seeds_run: Path,
-) -> None:
-    run = load_run(seeds_run)
+def first_view(run_path: Path) -> tuple[pl.DataFrame, list[str], pl.DataFrame, pl.DataFrame]:
+    """The Overview's first view of a run: its series names, the default series, and their
+    document shares and headline changes over all outlets."""
+    run = load_run(run_path)
     names = data.series_names(run)
     chosen = data.default_series(names)
     shares = data.shares(run, unit="documents", source="*", series=chosen)
-    events = data.events(run, source="*", series=chosen)
+    return names, chosen, shares, data.events(run, source="*", series=chosen)
+
+
+def test_small_multiples_put_one_series_per_panel_with_no_text_but_the_titles(
+    seeds_run: Path,
+) -> None:
+    names, chosen, shares, events = first_view(seeds_run)
     figure = charts.share_panels(shares, events)
     titles = [a.text for a in figure.layout.annotations]
     expected = names.filter(pl.col("series").is_in(chosen))["name"].to_list()
@@ -916,38 +949,65 @@ def test_small_multiples_put_one_series_per_panel_with_no_text_but_the_titles(
     assert charts.short_name("x" * 60).endswith("…") and len(charts.short_name("x" * 60)) == 38
 
 
+def test_the_overviews_panels_are_one_per_series_with_its_points_pickable(
+    seeds_run: Path,
+) -> None:
+    """The Vega-Lite small multiples the Overview draws: one panel per series in the series
+    order, titled by its cut name (two names cut alike stay two panels), its points carrying
+    their series and date for a click, and the headline changes on their series' panel."""
+    names, chosen, shares, events = first_view(seeds_run)
+    spec = vegalite.share_panels(shares, events)
+    expected = names.filter(pl.col("series").is_in(chosen))["name"].to_list()
+    titles = spec["facet"]["sort"]
+    assert [t.strip("\u2009") for t in titles] == [charts.short_name(n) for n in expected]
+    rows = spec["data"]["values"]
+    drawn = [r for r in rows if r["layer"] == "share"]
+    assert {r["panel"] for r in drawn} == set(titles)
+    assert len(drawn) == shares.drop_nulls("share").height
+    points = next(layer for layer in spec["spec"]["layer"] if layer.get("name") == "points")
+    assert points["params"][0]["name"] == vegalite.PICK
+    assert points["params"][0]["select"]["fields"] == ["series", "date"]
+    marked = [r for r in rows if r["layer"] == "event"]
+    assert len(marked) == events.height
+    panel_of = {r["series"]: r["panel"] for r in drawn}
+    assert all(r["panel"] == panel_of[r["series"]] for r in marked)
+
+    twins = shares.with_columns(pl.lit("x" * 60).alias("name"))
+    assert len(set(vegalite.share_panels(twins, events.clear())["facet"]["sort"])) == len(chosen)
+
+
 def test_the_server_prefetches_the_overviews_first_view(monkeypatch, seeds_models: Path) -> None:
     """What the server computes while the browser loads the page is exactly what the Overview's
     first script run asks for: that run builds no frame and no figure itself."""
     import streamlit as st
 
     computed: list[str] = []
-    query_function, overview_figure = state.query_function, figures.overview_figure
+    query_function, overview_chart = state.query_function, figures.overview_chart
 
     def counted(name):
         computed.append(name)
         return query_function(name)
 
-    def counted_figure(run, **kwargs):
-        computed.append("overview_figure")
-        return overview_figure(run, **kwargs)
+    def counted_chart(run, **kwargs):
+        computed.append("overview_chart")
+        return overview_chart(run, **kwargs)
 
     monkeypatch.setattr(state, "query_function", counted)
-    monkeypatch.setattr(figures, "overview_figure", counted_figure)
+    monkeypatch.setattr(figures, "overview_chart", counted_chart)
     for prefetch in (False, True):
         st.cache_data.clear()
         st.cache_resource.clear()
         if prefetch:
             args = state.app_args(["--models-dir", str(seeds_models)])
             state.prefetch_overview(data.run_key(state.default_run(args)))
-            assert "overview_figure" in computed and "shares" in computed
+            assert "overview_chart" in computed and "shares" in computed
         computed.clear()
         app = open_app(monkeypatch, None, seeds_models)
-        assert app.get("plotly_chart"), "the overview drew no chart"
+        overview_spec(app)
         if prefetch:
             assert computed == [], f"the first view computed {computed} despite the prefetch"
         else:
-            assert "overview_figure" in computed  # the counting sees a cold first view
+            assert "overview_chart" in computed  # the counting sees a cold first view
 
 
 def test_the_overviews_first_view_lists_changes_without_a_data_grid(

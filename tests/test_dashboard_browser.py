@@ -11,6 +11,7 @@ catalog.toml and says so. Skipped where Playwright or a system Chromium is missi
 
 from __future__ import annotations
 
+import re
 import shutil
 import tomllib
 from pathlib import Path
@@ -23,6 +24,7 @@ from tests.browser import (
     caption,
     chart_signature,
     click_button,
+    click_chart_point,
     launch_chromium,
     loopback_only,
     open_page,
@@ -70,6 +72,14 @@ def overview_narratives_then_topics(page, labels: list[str]) -> None:
     wait_for_titles(page, "(texts) => !texts.some((t) => t.startsWith('#'))", None)
 
 
+def click_lists_the_articles(page, labels: list[str]) -> None:
+    """A click on a point of the chart lists the articles of that narrative and period."""
+    click_chart_point(page, 3)
+    page.get_by_text(re.compile(r"^\d+ articles in \d{4}-\d{2}")).first.wait_for()
+    found = page.get_by_text(re.compile(r"^\d+ articles in ")).first.inner_text()
+    assert any(label in found for label in labels), (found, labels)
+
+
 def confirm_first_passage(page, models: Path, narrative_ids: list[str]) -> None:
     """On the Narrative page: "Confirm" on the first passage writes one [[feedback]] entry to
     the models directory's catalog.toml, and the page names that file."""
@@ -102,6 +112,7 @@ def test_dashboard_in_browser(seeds_run: Path, tmp_path: Path) -> None:
 
             # 1-2. The overview with the narratives, then the discovered topics beside them.
             overview_narratives_then_topics(page, labels)
+            click_lists_the_articles(page, labels)
 
             # 3. The outlet filter: the caption names the outlet and the chart is redrawn.
             options = selectbox_options(page, "Outlet")

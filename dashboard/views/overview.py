@@ -3,11 +3,12 @@ headline changes on the chart, and the articles behind any point."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import polars as pl
 import streamlit as st
-from narratives_dashboard import charts, data, state
+from narratives_dashboard import charts, data, state, vegalite
 from narratives_dashboard.figures import AREA, LINES, MAX_LINES, PANELS, STYLES
 from narratives_dashboard.text import escape_markdown, markdown_table
 
@@ -141,23 +142,21 @@ if style == LINES and len(chosen) > MAX_LINES:
         f"Showing the first {MAX_LINES} of {len(chosen)} series as lines; pick fewer, or "
         f"'{PANELS}' for all."
     )
-figure = state.figure(
-    "overview_figure",
-    style=style,
-    unit=unit,
-    source=source,
-    series=chosen,
-    start=start,
-    end=end,
-    intervals=intervals,
-    raw=raw,
-)
-picked = state.plot(
-    figure,
+view = {
+    "style": style,
+    "unit": unit,
+    "source": source,
+    "series": chosen,
+    "start": start,
+    "end": end,
+    "intervals": intervals,
+    "raw": raw,
+}
+picked = state.vega(
+    state.figure("overview_chart", **view),
     key="overview_chart",
     on_select="rerun",
-    selection_mode="points",
-    config=charts.chart_config("narrative-shares"),
+    selection_mode=vegalite.PICK,
 )
 st.caption(
     f"Showing: {escape_markdown(outlet)} · {unit} · {label(start)} to {label(end)}. "
@@ -165,13 +164,17 @@ st.caption(
     f"interval includes 0 ({charts.ZERO_NOTE}). Click a point to list the articles behind it."
 )
 st.caption(estimate_note(frame, unit, raw))
-state.downloads(frame.drop("order"), "narrative-shares", figure)
+state.downloads(
+    frame.drop("order"),
+    "narrative-shares",
+    functools.partial(state.figure_run, state.current_key(), "overview_figure", **view),
+    image_note="PNG: the download button in the chart's toolbar.",
+)
 
-points = picked.selection.points if picked is not None and picked.selection else []
-for point in points:
-    custom = point.get("customdata") or []
-    if custom and isinstance(custom[0], str) and custom[0] in options:
-        state.focus(custom[0], point.get("x"))
+points = picked.selection.get(vegalite.PICK) if picked is not None and picked.selection else None
+for point in points or []:
+    if point.get("series") in options:
+        state.focus(point["series"], point.get("date"))
         break
 
 st.subheader("Headline changes")
