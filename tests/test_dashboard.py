@@ -1029,6 +1029,34 @@ def test_the_overviews_first_view_lists_changes_without_a_data_grid(
         assert len(tables) == 1 and tables[0].count("\n") == changes.height + 1
 
 
+def test_many_headline_changes_list_the_largest_and_all_on_request(
+    monkeypatch, seeds_models: Path
+) -> None:
+    """Past 40 changes the first view still loads no data grid: it lists the 40 largest as a
+    plain table and says so; "List all" shows every change in a grid."""
+    import streamlit as st
+
+    events = data.events
+
+    def many(run, **kwargs):
+        found = events(run, **kwargs)
+        copies = [found.with_columns(pl.col("share_change") * (1 + k)) for k in range(60)]
+        return pl.concat(copies).head(45).sort(pl.col("share_change").abs(), descending=True)
+
+    monkeypatch.setattr(data, "events", many)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    app = open_app(monkeypatch, None, seeds_models)
+    assert "List all 45 changes" in [t.label for t in app.toggle], "the seeds have a change"
+    assert not app.main.dataframe
+    tables = [m.value for m in app.markdown if m.value.startswith("| period | narrative")]
+    assert len(tables) == 1 and tables[0].count("\n") == 40 + 1
+    assert "The 40 largest of 45 changes, largest first." in captions(app)
+    widget(app.toggle, "List all 45 changes").set_value(True).run()
+    assert app.main.dataframe and app.main.dataframe[0].value.shape[0] == 45
+    st.cache_data.clear()
+
+
 def test_the_run_list_follows_runs_added_and_removed(tmp_path: Path, seeds_run: Path) -> None:
     models = tmp_path / "models"
     shutil.copytree(seeds_run, models / "first")

@@ -15,7 +15,9 @@ from narratives_dashboard.text import escape_markdown, markdown_table
 from narratives.drift import ALL_SOURCES
 
 ALL_OUTLETS = "All outlets"
-MAX_CHANGE_ROWS = 40  # up to this many headline changes are a plain table, more a data grid
+MAX_CHANGE_ROWS = 40
+"""The largest headline changes listed as a plain table; every one, in a data grid, on request
+(the grid's script would load before the first chart draws)."""
 
 card = state.query("run_card")
 names = state.query("series_names")
@@ -180,9 +182,9 @@ for point in points or []:
 st.subheader("Headline changes")
 if changes.is_empty():
     st.write("No significant change in this view: every share is within what chance explains.")
-elif changes.height <= MAX_CHANGE_ROWS:
-    st.markdown(change_table(changes))
-else:
+elif changes.height > MAX_CHANGE_ROWS and st.toggle(
+    f"List all {changes.height} changes", key="overview_all_changes"
+):
     state.show_table(
         changes.select(
             state.period_text(card.period),
@@ -195,6 +197,10 @@ else:
             "small_period",
         ),
     )
+else:
+    if changes.height > MAX_CHANGE_ROWS:
+        st.caption(f"The {MAX_CHANGE_ROWS} largest of {changes.height} changes, largest first.")
+    st.markdown(change_table(changes.head(MAX_CHANGE_ROWS)))
 
 st.subheader("Articles behind the chart")
 focus_series = st.session_state.get(state.FOCUS_SERIES)
