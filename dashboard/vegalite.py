@@ -114,7 +114,7 @@ def _event_rows(events: pl.DataFrame, shares: pl.DataFrame, raw: bool, kept: lis
     )
 
 
-def _x(periods: pl.Series, *, axis: dict | None = None) -> dict:
+def _x(periods: pl.Series) -> dict:
     """A UTC date axis; a single period gets a month and a half either side."""
     scale: dict = {"type": "utc"}
     distinct = periods.drop_nulls().unique()
@@ -126,7 +126,7 @@ def _x(periods: pl.Series, *, axis: dict | None = None) -> dict:
         "type": "temporal",
         "title": None,
         "scale": scale,
-        "axis": {"format": "%Y-%m", "tickCount": 6, **(axis or {})},
+        "axis": {"format": "%Y-%m", "tickCount": 6},
     }
 
 
@@ -283,7 +283,9 @@ def share_panels(
             title += "\u2009"
         titles[key] = title
     rows = _share_rows(shares, raw, colours) + _event_rows(events, shares, raw, list(titles))
-    for row in rows:
+    drawn = {row["series"] for row in rows}
+    rows += [{"layer": "none", "series": key} for key in titles if key not in drawn]
+    for row in rows:  # a series without any share in the view keeps its (empty) panel
         row["panel"] = titles[row["series"]]
     stroke = {"field": "colour", "type": "nominal", "scale": None}
     layers = _layers(

@@ -972,6 +972,13 @@ def test_the_overviews_panels_are_one_per_series_with_its_points_pickable(
     panel_of = {r["series"]: r["panel"] for r in drawn}
     assert all(r["panel"] == panel_of[r["series"]] for r in marked)
 
+    first = shares["series"][0]
+    unseen = shares.with_columns(
+        pl.when(pl.col("series") == first).then(None).otherwise(pl.col("share")).alias("share")
+    )
+    blank = vegalite.share_panels(unseen, events.clear())
+    assert {r["panel"] for r in blank["data"]["values"]} == set(titles)  # its panel stays
+
     twins = shares.with_columns(pl.lit("x" * 60).alias("name"))
     assert len(set(vegalite.share_panels(twins, events.clear())["facet"]["sort"])) == len(chosen)
 
