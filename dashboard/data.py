@@ -288,6 +288,10 @@ def overall_shares(run: Run, series: list[str] | None = None) -> pl.DataFrame:
     )
 
 
+EVENT_LIMIT = 50
+"""The headline changes a view shows at most (the largest)."""
+
+
 def events(
     run: Run,
     *,
@@ -295,10 +299,11 @@ def events(
     series: list[str] | None = None,
     start: date | None = None,
     end: date | None = None,
-    limit: int = 50,
+    limit: int = EVENT_LIMIT,
 ) -> pl.DataFrame:
     """The headline changes of one outlet view (new, gone, emerging, fading, change points) of
-    the narratives (narrative_drift) and topics (drift) in ``series``, outliers left out."""
+    the narratives (narrative_drift) and topics (drift) in ``series``, outliers left out: the
+    ``limit`` largest changes, in period order."""
     drift = _within(series_table(run, "drift", series), start, end)
     rows = drift.filter(
         (pl.col("source") == source) & (pl.col("series") != OUTLIERS) & is_headline()

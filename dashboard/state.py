@@ -13,6 +13,7 @@ Caching, in two layers:
 from __future__ import annotations
 
 import argparse
+import copy
 import functools
 import os
 import re
@@ -201,8 +202,10 @@ def plot(figure: go.Figure, **kwargs: Any) -> Any:
 
 def vega(spec: dict, **kwargs: Any) -> Any:
     """``st.vega_lite_chart`` of a spec built by ``narratives_dashboard.vegalite``, drawn with
-    its own config instead of Streamlit's theme, at the width the spec sets."""
-    return st.vega_lite_chart(spec=spec, theme=None, **kwargs)
+    its own config instead of Streamlit's theme (the panels at their fixed width, the other
+    charts at the container's). Streamlit fills in parts of a spec's encodings, so it gets a
+    copy: the cached spec is shared by every session."""
+    return st.vega_lite_chart(spec=copy.deepcopy(spec), theme=None, **kwargs)
 
 
 def _figure_html(figure: go.Figure | Callable[[], go.Figure]) -> bytes:

@@ -13,17 +13,18 @@ west of Greenwich.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import polars as pl
 from narratives_dashboard import charts
 
-__all__ = ["PANEL_WIDTH", "PICK", "share_lines", "share_panels", "stacked_area"]
+__all__ = ["PICK", "share_lines", "share_panels", "stacked_area"]
 
 PANEL_WIDTH, PANEL_HEIGHT = 400, 150
 LINES_HEIGHT = 380
 PICK = "pick"
 """The point selection's name: ``selection[PICK]`` lists the picked points' ``series`` and
-``date`` (the period as an ISO date)."""
+``date`` (the period as an ISO date; no date when an area of the stacked chart is picked)."""
 STAR = (
     "M0,-1L0.29,-0.4L0.95,-0.31L0.47,0.15L0.59,0.81L0,0.5"
     "L-0.59,0.81L-0.47,0.15L-0.95,-0.31L-0.29,-0.4Z"
@@ -32,7 +33,10 @@ SHAPES = {
     "emerging": "triangle-up",
     "fading": "triangle-down",
     "new": STAR,
-    "gone": "cross",
+    "gone": (
+        "M-0.8,-0.6L-0.6,-0.8L0,-0.2L0.6,-0.8L0.8,-0.6L0.2,0"
+        "L0.8,0.6L0.6,0.8L0,0.2L-0.6,0.8L-0.8,0.6L-0.2,0Z"
+    ),
     "change point": "diamond",
 }
 EVENT_LABELS = list(charts.EVENT_STYLE)
@@ -114,10 +118,18 @@ def _event_rows(events: pl.DataFrame, shares: pl.DataFrame, raw: bool, kept: lis
     )
 
 
+MAX_TICKS = 6
+
+
 def _x(periods: pl.Series) -> dict:
-    """A UTC date axis; a single period gets a month and a half either side."""
+    """A UTC date axis with its ticks at the periods (at most ``MAX_TICKS``, evenly thinned),
+    labelled by month, or by day for periods shorter than a month; a single period gets a
+    month and a half either side."""
     scale: dict = {"type": "utc"}
-    distinct = periods.drop_nulls().unique()
+    distinct = periods.drop_nulls().unique().sort()
+    days = [datetime.combine(d, datetime.min.time(), tzinfo=UTC) for d in distinct.to_list()]
+    step = max(1, -(-len(days) // MAX_TICKS))
+    monthly = len(days) < 2 or min(b - a for a, b in pairwise(days)) >= timedelta(days=28)
     if distinct.len() == 1:
         only = datetime.combine(distinct[0], datetime.min.time(), tzinfo=UTC)
         scale["domain"] = [(only + timedelta(days=days)).timestamp() * 1000 for days in (-45, 45)]
@@ -126,12 +138,17 @@ def _x(periods: pl.Series) -> dict:
         "type": "temporal",
         "title": None,
         "scale": scale,
-        "axis": {"format": "%Y-%m", "tickCount": 6},
+        "axis": {
+            "format": "%Y-%m" if monthly else "%Y-%m-%d",
+            "values": [
+                {"year": d.year, "month": d.month, "date": d.day, "utc": True} for d in days[::step]
+            ],
+        },
     }
 
 
 def _y(peak: float | None, title: str | None = None) -> dict:
-    scale: dict = {"zero": True, "nice": False}
+    scale: dict = {"zero": True, "nice": peak is None}
     if peak is not None:
         scale["domain"] = [0, min(1.0, max(peak, 0.01) * 1.25)]
     return {
@@ -164,8 +181,8 @@ EVENT_TOOLTIP = [
 
 
 def _layers(x: dict, y: dict, stroke: dict, *, intervals: bool, events: bool) -> list[dict]:
-    """A series' band, line and markers (open when small or not distinguishable from zero,
-    the pickable layer), and the headline changes as symbols."""
+    """A series' band, line, the headline changes as symbols, and on top its markers (open
+    when small or not distinguishable from zero; the pickable layer)."""
     own = {"filter": "datum.layer === 'share'"}
     fill = {"field": "colour", "type": "nominal", "scale": None}
     layers = []
@@ -187,7 +204,7 @@ def _layers(x: dict, y: dict, stroke: dict, *, intervals: bool, events: bool) ->
         {
             "transform": [own],
             "mark": {"type": "line", "strokeWidth": 2, "clip": True},
-            "encoding": {"x": x, "y": y, "stroke": stroke},
+            "encoding": {"x": x, "y": y, "stroke": stroke, "detail": {"field": "series"}},
         },
         {
             "name": "points",
@@ -217,7 +234,8 @@ def _layers(x: dict, y: dict, stroke: dict, *, intervals: bool, events: bool) ->
     ]
     if events:
         change = {"field": "change", "type": "nominal", "title": "Headline change"}
-        layers.append(
+        layers.insert(  # under the points, which stay clickable
+            -1,
             {
                 "name": "changes",
                 "transform": [{"filter": "datum.layer === 'event'"}],
@@ -240,7 +258,7 @@ def _layers(x: dict, y: dict, stroke: dict, *, intervals: bool, events: bool) ->
                     },
                     "tooltip": EVENT_TOOLTIP,
                 },
-            }
+            },
         )
     return layers
 
@@ -353,8 +371,9 @@ def stacked_area(shares: pl.DataFrame, *, raw: bool = False) -> dict:
     raw = raw and "share_raw" in shares.columns
     series = _series(shares)
     colours = dict(zip(series["series"], series["colour"], strict=True))
+    filled = shares.with_columns(pl.col(charts.COLUMNS[raw][0]).fill_null(0.0))
     return {
-        "data": {"values": _share_rows(shares, raw, colours)},
+        "data": {"values": _share_rows(filled, raw, colours)},
         "height": LINES_HEIGHT,
         "params": [
             {"name": PICK, "select": {"type": "point", "fields": ["series"], "on": "click"}}

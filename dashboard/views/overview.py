@@ -183,7 +183,10 @@ st.subheader("Headline changes")
 if changes.is_empty():
     st.write("No significant change in this view: every share is within what chance explains.")
 elif changes.height > MAX_CHANGE_ROWS and st.toggle(
-    f"List all {changes.height} changes", key="overview_all_changes"
+    f"List all {changes.height} changes"
+    if changes.height < data.EVENT_LIMIT
+    else f"List the {data.EVENT_LIMIT} largest changes",
+    key="overview_all_changes",
 ):
     state.show_table(
         changes.select(
@@ -198,9 +201,10 @@ elif changes.height > MAX_CHANGE_ROWS and st.toggle(
         ),
     )
 else:
+    largest = changes.sort(pl.col("share_change").abs(), descending=True, nulls_last=True)
     if changes.height > MAX_CHANGE_ROWS:
-        st.caption(f"The {MAX_CHANGE_ROWS} largest of {changes.height} changes, largest first.")
-    st.markdown(change_table(changes.head(MAX_CHANGE_ROWS)))
+        st.caption(f"The {MAX_CHANGE_ROWS} largest changes, largest first.")
+    st.markdown(change_table(largest.head(MAX_CHANGE_ROWS)))
 
 st.subheader("Articles behind the chart")
 focus_series = st.session_state.get(state.FOCUS_SERIES)
