@@ -124,7 +124,7 @@ def share_lines(
         if intervals:
             figure.add_trace(_band(group, low, high, base, str(series), name))
         figure.add_trace(_line(group, base, (str(series), name), raw=raw))
-    _mark_events(figure, _events_on_shown(events, shares, raw))
+    _mark_events(figure, events_on_shown(events, shares, raw))
     figure.update_layout(
         title=title,
         xaxis=_date_axis(shares["period"]),
@@ -134,7 +134,7 @@ def share_lines(
     return figure
 
 
-def _events_on_shown(events: pl.DataFrame, shares: pl.DataFrame, raw: bool) -> pl.DataFrame:
+def events_on_shown(events: pl.DataFrame, shares: pl.DataFrame, raw: bool) -> pl.DataFrame:
     """The headline changes placed on the line drawn (the counted share when ``raw``)."""
     if not raw or events.is_empty():
         return events
@@ -186,7 +186,7 @@ def share_panels(
         vertical_spacing=min(0.3 / rows, 0.12),
         horizontal_spacing=0.05,
     )
-    events = _events_on_shown(events, shares, raw)
+    events = events_on_shown(events, shares, raw)
     for k, ((series, name, order), group) in enumerate(groups):
         row, col = divmod(k, PANEL_COLUMNS)
         group = group.drop_nulls(value).sort("period")
@@ -230,7 +230,7 @@ def _band(
     )
 
 
-def _estimate_text(raw: bool) -> pl.Expr:
+def estimate_text(raw: bool) -> pl.Expr:
     """How a point's share was estimated, for its hover."""
     if raw:
         return pl.lit("counted tags")
@@ -255,7 +255,7 @@ def _line(group: pl.DataFrame, base: str, key: tuple[str, str], *, raw: bool) ->
             pl.when(small).then(pl.lit(" (small period)")).otherwise(pl.lit("")),
             pl.when(zero).then(pl.lit(f"<br>{ZERO_NOTE}")).otherwise(pl.lit("")),
         ).alias("_note"),
-        (_estimate_text(raw) if "kind" in group.columns else pl.lit("")).alias("_estimate"),
+        (estimate_text(raw) if "kind" in group.columns else pl.lit("")).alias("_estimate"),
     )
     return go.Scatter(
         x=group["period"].to_list(),

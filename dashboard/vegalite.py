@@ -58,6 +58,12 @@ CONFIG = {
 }
 
 
+def _colour() -> pl.Expr:
+    """A series' colour, by its place in the series order (as on every chart)."""
+    palette = dict(enumerate(charts.PALETTE))
+    return (pl.col("order") % len(palette)).replace_strict(palette).alias("colour")
+
+
 def _iso() -> list[pl.Expr]:
     """The period as an ISO date, twice: Vega parses ``period`` into a time for the x-axis,
     and the hover shows ``date`` as written."""
@@ -65,19 +71,19 @@ def _iso() -> list[pl.Expr]:
     return [day.alias("period"), day.alias("date")]
 
 
-def _share_rows(shares: pl.DataFrame, raw: bool, colours: dict[str, str]) -> list[dict]:
+def _share_rows(shares: pl.DataFrame, raw: bool) -> list[dict]:
     """One row per drawn point: its share and interval, colour, open marker and hover text."""
     value, low, high = charts.COLUMNS[raw]
     small = pl.col("small_period").fill_null(False)
     zero = pl.col(low).fill_null(1.0) <= charts.ZERO
-    estimate = charts._estimate_text(raw) if "kind" in shares.columns else pl.lit("")
+    estimate = charts.estimate_text(raw) if "kind" in shares.columns else pl.lit("")
     return (
         shares.drop_nulls(value)
         .sort("order", "period")
         .select(
             pl.lit("share").alias("layer"),
             pl.col("series").cast(pl.String),
-            pl.col("series").cast(pl.String).replace_strict(colours).alias("colour"),
+            _colour(),
             pl.col("name"),
             *_iso(),
             pl.col(value).alias("share"),
@@ -102,7 +108,7 @@ def _event_rows(events: pl.DataFrame, shares: pl.DataFrame, raw: bool, kept: lis
     if events.is_empty():
         return []
     return (
-        charts._events_on_shown(events, shares, raw)
+        charts.events_on_shown(events, shares, raw)
         .filter(pl.col("series").cast(pl.String).is_in(kept))
         .select(
             pl.lit("event").alias("layer"),
@@ -130,9 +136,8 @@ def _x(periods: pl.Series) -> dict:
     days = [datetime.combine(d, datetime.min.time(), tzinfo=UTC) for d in distinct.to_list()]
     step = max(1, -(-len(days) // MAX_TICKS))
     monthly = len(days) < 2 or min(b - a for a, b in pairwise(days)) >= timedelta(days=28)
-    if distinct.len() == 1:
-        only = datetime.combine(distinct[0], datetime.min.time(), tzinfo=UTC)
-        scale["domain"] = [(only + timedelta(days=days)).timestamp() * 1000 for days in (-45, 45)]
+    if len(days) == 1:
+        scale["domain"] = [(days[0] + timedelta(days=n)).timestamp() * 1000 for n in (-45, 45)]
     return {
         "field": "period",
         "type": "temporal",
@@ -269,11 +274,19 @@ def _series(shares: pl.DataFrame) -> pl.DataFrame:
         shares.select("series", "name", "order")
         .unique("series", keep="first")
         .sort("order")
-        .with_columns(
-            pl.col("series").cast(pl.String),
-            pl.col("order").map_elements(charts.colour, return_dtype=pl.String).alias("colour"),
-        )
+        .with_columns(pl.col("series").cast(pl.String), _colour())
     )
+
+
+def _named_colours(series: pl.DataFrame) -> dict:
+    """Colour by series name, with a legend under the chart (lines and stacked area)."""
+    return {
+        "field": "name",
+        "type": "nominal",
+        "title": None,
+        "scale": {"domain": series["name"].to_list(), "range": series["colour"].to_list()},
+        "legend": {"orient": "bottom", "columns": 2},
+    }
 
 
 def _peak(shares: pl.DataFrame, raw: bool) -> float:
@@ -292,15 +305,13 @@ def share_panels(
     band, open markers and headline changes. Panel titles are the names cut to
     ``charts.NAME_CHARS`` (the full name in the hover); no other text on the plot."""
     raw = raw and "share_raw" in shares.columns
-    series = _series(shares)
-    colours = dict(zip(series["series"], series["colour"], strict=True))
     titles: dict[str, str] = {}
-    for key, name in series.select("series", "name").rows():
+    for key, name in _series(shares).select("series", "name").rows():
         title = charts.short_name(str(name))
         while title in titles.values():  # two names cut alike stay two panels
             title += "\u2009"
         titles[key] = title
-    rows = _share_rows(shares, raw, colours) + _event_rows(events, shares, raw, list(titles))
+    rows = _share_rows(shares, raw) + _event_rows(events, shares, raw, list(titles))
     drawn = {row["series"] for row in rows}
     rows += [{"layer": "none", "series": key} for key in titles if key not in drawn]
     for row in rows:  # a series without any share in the view keeps its (empty) panel
@@ -340,24 +351,14 @@ def share_lines(
     and the headline changes as symbols."""
     raw = raw and "share_raw" in shares.columns
     series = _series(shares)
-    colours = dict(zip(series["series"], series["colour"], strict=True))
-    rows = _share_rows(shares, raw, colours) + _event_rows(
-        events, shares, raw, series["series"].to_list()
-    )
-    stroke = {
-        "field": "name",
-        "type": "nominal",
-        "title": None,
-        "scale": {"domain": series["name"].to_list(), "range": series["colour"].to_list()},
-        "legend": {"orient": "bottom", "columns": 2},
-    }
+    rows = _share_rows(shares, raw) + _event_rows(events, shares, raw, series["series"].to_list())
     return {
         "data": {"values": rows},
         "height": LINES_HEIGHT,
         "layer": _layers(
             _x(shares["period"]),
             _y(None, "share"),
-            stroke,
+            _named_colours(series),
             intervals=intervals,
             events=any(row["layer"] == "event" for row in rows),
         ),
@@ -370,10 +371,9 @@ def stacked_area(shares: pl.DataFrame, *, raw: bool = False) -> dict:
     an area picks its series (all periods)."""
     raw = raw and "share_raw" in shares.columns
     series = _series(shares)
-    colours = dict(zip(series["series"], series["colour"], strict=True))
     filled = shares.with_columns(pl.col(charts.COLUMNS[raw][0]).fill_null(0.0))
     return {
-        "data": {"values": _share_rows(filled, raw, colours)},
+        "data": {"values": _share_rows(filled, raw)},
         "height": LINES_HEIGHT,
         "params": [
             {"name": PICK, "select": {"type": "point", "fields": ["series"], "on": "click"}}
@@ -382,14 +382,7 @@ def stacked_area(shares: pl.DataFrame, *, raw: bool = False) -> dict:
         "encoding": {
             "x": _x(shares["period"]),
             "y": {**_y(None, "share"), "stack": "zero"},
-            "color": {
-                "field": "name",
-                "type": "nominal",
-                "title": None,
-                "sort": series["name"].to_list(),
-                "scale": {"domain": series["name"].to_list(), "range": series["colour"].to_list()},
-                "legend": {"orient": "bottom", "columns": 2},
-            },
+            "color": {**_named_colours(series), "sort": series["name"].to_list()},
             "tooltip": SHARE_TOOLTIP[:3],
         },
         "config": CONFIG,
