@@ -17,6 +17,11 @@ Sets (all from ../shared/corpora, labels by careful reading):
   codebook by one reader each (benchmarks/labels/headlines_de_fresh.jsonl). Part 1 (150 items)
   was read for two fixes of the peace-talks query; part 2 (137 items) was never read while
   tuning: "fresh, part 2" is the shipped catalog on headlines it has never seen;
+- fresh 3 and fresh 4: 353 and 406 more headlines_de items, outside every set above, drawn on
+  2026-12-02 (150 random war headlines each, the rest by narrative keywords) and labelled by
+  the codebook by one reader each (benchmarks/labels/headlines_de_fresh2.jsonl, part 3 and 4).
+  Fresh 3 was read for the clauses the catalog's version 5 added (in-sample since); fresh 4 was
+  never read: "fresh 4" is the shipped catalog on the largest set of headlines it has never seen;
 - diary: the Propaganda Diary (de), zero-shot, with a catalog written from its 13 label names
   only (benchmarks/catalogs/propaganda_diary_de.toml), scored against its human labels.
 
@@ -65,6 +70,7 @@ DEV = CORPORA / "narratives_de_dev" / "headlines.jsonl"
 DIARY = CORPORA / "propaganda_diary" / "de.jsonl"
 TUNING = ROOT / "benchmarks" / "labels" / "headlines_de_labelled.csv"
 FRESH = ROOT / "benchmarks" / "labels" / "headlines_de_fresh.jsonl"
+FRESH2 = ROOT / "benchmarks" / "labels" / "headlines_de_fresh2.jsonl"
 SEEDS_GOLD = ROOT / "benchmarks" / "labels" / "seeds.jsonl"
 DIARY_CATALOG = ROOT / "benchmarks" / "catalogs" / "propaganda_diary_de.toml"
 PREVIOUS_COMMIT = "a093dbb"
@@ -211,11 +217,16 @@ def bench_headlines(args, catalog: Catalog, rows: list[dict]) -> None:
     fresh = _labelled(FRESH, "narratives", catalog).join(
         pl.read_ndjson(FRESH).select("doc_id", "sample", "part"), on="doc_id", how="left"
     )
+    fresh2 = _labelled(FRESH2, "narratives", catalog).join(
+        pl.read_ndjson(FRESH2).select("doc_id", "sample", "part"), on="doc_id", how="left"
+    )
     sets = (
         ("dev", dev),
         ("tuning", tuning),
         ("fresh", fresh),
         ("fresh, part 2", fresh.filter(pl.col("part") == 2)),
+        ("fresh 3 (read)", fresh2.filter(pl.col("part") == 3)),
+        ("fresh 4 (never read)", fresh2.filter(pl.col("part") == 4)),
     )
     for name, predicted in systems.items():
         for set_name, gold in sets:
