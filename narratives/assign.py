@@ -2,11 +2,11 @@
 
 The same rules as the run's training: its passage settings, embedder and cache, its catalogued
 narrative detector (fitted heads and thresholds), and for the discovered topics the nearest
-stored passages (narratives.novelty). Articles the run already holds, by doc_id or by text, are
-skipped and counted. Passages that fit no topic are kept unassigned; enough of them are
-clustered into candidate topics with new ids. The result is a new run (the parent's name in its
-record) with the old documents and the new ones under the same topic ids, its drift tables
-recomputed over the whole span, and a ``novelty`` table.
+stored passages (narratives.novelty). Articles the run already holds, by doc_id or by text in the
+same outlet, are skipped and counted. Passages that fit no topic are kept unassigned; enough of
+them are clustered into candidate topics with new ids. The result is a new run (the parent's
+name in its record) with the old documents and the new ones under the same topic ids, its drift
+tables recomputed over the whole span, and a ``novelty`` table.
 """
 
 from __future__ import annotations
@@ -52,10 +52,11 @@ class AssignResult:
 
 
 def new_documents(run: Run, documents: pl.DataFrame) -> tuple[pl.DataFrame, int]:
-    """The documents the run does not hold yet (by doc_id or by whitespace-normalised text),
-    and how many were skipped."""
-    old = run.table("documents").select("doc_id", _NORM.hash(seed=0).alias("_h"))
-    fresh = documents.with_columns(_NORM.hash(seed=0).alias("_h")).filter(
+    """The documents the run does not hold yet (by doc_id, or by whitespace-normalised text in
+    the same outlet, the rule the corpus loader drops repeats by), and how many were skipped."""
+    key = pl.struct(_NORM, "source").hash(seed=0).alias("_h")
+    old = run.table("documents").select("doc_id", key)
+    fresh = documents.with_columns(key).filter(
         ~pl.col("doc_id").is_in(old["doc_id"].implode()) & ~pl.col("_h").is_in(old["_h"].implode())
     )
     return fresh.drop("_h"), documents.height - fresh.height

@@ -414,7 +414,12 @@ def _title_as_missing_text(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def _drop_rows(df: pl.DataFrame, cmap: ColumnMap, path: Path) -> tuple[pl.DataFrame, dict]:
-    """Drop empty texts, repeated identical rows and repeated texts; conflicting ids are errors."""
+    """Drop empty texts, repeated identical rows and a text repeated in the same outlet;
+    conflicting ids are errors.
+
+    The same text in two outlets stays two documents: each outlet published it (syndicated
+    news, one portal mirroring another), and the drift per outlet counts it for both. The same
+    text twice in one outlet is a second crawl of one publication and is dropped."""
     dropped = dict.fromkeys(DROP_REASONS, 0)
     kept = df.filter(pl.col("text").str.strip_chars() != "")
     dropped["empty_text"] = df.height - kept.height
@@ -426,7 +431,7 @@ def _drop_rows(df: pl.DataFrame, cmap: ColumnMap, path: Path) -> tuple[pl.DataFr
     _check_duplicate_ids(kept, cmap)
     unique_ids = kept.filter(pl.int_range(pl.len()).over("doc_id") == 0)
     dropped["duplicate_row"] = kept.height - unique_ids.height
-    unique_texts = unique_ids.filter(pl.col(_NORM).is_first_distinct())
+    unique_texts = unique_ids.filter(pl.struct(_NORM, "source").is_first_distinct())
     dropped["duplicate_text"] = unique_ids.height - unique_texts.height
     return unique_texts, dropped
 

@@ -127,7 +127,8 @@ def test_assign_adds_articles_keeps_ids_and_skips_what_the_run_holds(
     shutil.copytree(seeds_run, models / "seeds")
     seed_text = (SEEDS / "000_18b0870a9ae24b3a.txt").read_text(encoding="utf-8")
     rows = [dict(zip(("doc_id", "date", "source", "text"), a, strict=True)) for a in NEW_ARTICLES]
-    rows.append({"doc_id": "copy-of-seed", "date": "2023-07-11", "source": "x", "text": seed_text})
+    seed_source = {"doc_id": "copy-of-seed", "date": "2023-07-11", "source": "unattributed"}
+    rows.append({**seed_source, "text": seed_text})
     corpus = tmp_path / "new.jsonl"
     pl.DataFrame(rows).write_ndjson(corpus)
     code, out, err = run_cli(

@@ -329,6 +329,22 @@ def test_drop_counts(tmp_path: Path) -> None:
     )
 
 
+def test_same_text_in_two_outlets_is_two_documents(tmp_path: Path) -> None:
+    """A syndicated headline counts for every outlet that ran it; a second crawl of one
+    outlet's headline is dropped."""
+    path = write_jsonl(
+        tmp_path / "data.jsonl",
+        [
+            {"doc_id": "gmx-1", "source": "gmx.net", "text": "Kiew: Gegenoffensive braucht Zeit"},
+            {"doc_id": "web-1", "source": "web.de", "text": "Kiew: Gegenoffensive  braucht Zeit"},
+            {"doc_id": "web-2", "source": "web.de", "text": "Kiew: Gegenoffensive braucht Zeit"},
+        ],
+    )
+    df, report = load_corpus(path)
+    assert df["doc_id"].to_list() == ["gmx-1", "web-1"]
+    assert report.dropped["duplicate_text"] == 1
+
+
 def test_only_empty_texts_is_an_error(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "data.csv", "doc_id,text\na,\nb,  \n")
     assert "no documents with text" in str(error_of(path))
