@@ -62,7 +62,6 @@ from narratives.detect import NarrativeDetector
 from narratives.embed import embed, get_embedder, open_cache
 from narratives.labels import load_label_sets
 from narratives.metrics import multilabel_scores
-from narratives.schemas import UNKNOWN_SOURCE
 from narratives.text import split_passages
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,44 +78,11 @@ PREVIOUS_COMMIT = "a093dbb"
 ZEROSHOT_GRID = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 
 
-def _normalised(text: pl.Expr) -> pl.Expr:
-    return text.str.replace_all(r"\s+", " ").str.strip_chars()
-
-
-def kept_twins(path: Path, documents: pl.DataFrame) -> dict[str, str]:
-    """Each row id of a JSONL corpus -> the id of the document the loader kept for its text in
-    its outlet, where that is another row (narratives.corpus drops such repeats): a labelled
-    row that repeats a kept document is scored by that document."""
-    if path.is_dir():
-        return {}
-    raw = pl.read_ndjson(path)
-    ids = (
-        raw["doc_id"]
-        if "doc_id" in raw.columns
-        else pl.Series([f"{path.stem}-{i}" for i in range(1, raw.height + 1)])
-    )
-    text = pl.col("text").fill_null("")
-    if "title" in raw.columns:
-        text = pl.when(text.str.strip_chars() == "").then(pl.col("title")).otherwise(text)
-    source = pl.lit(UNKNOWN_SOURCE)
-    if "source" in raw.columns:
-        source = pl.col("source").fill_null(UNKNOWN_SOURCE)
-    keys = raw.select(pl.concat_str(_normalised(text), source, separator="\x00"))
-    kept = documents.select(
-        pl.concat_str(_normalised(pl.col("text")), pl.col("source"), separator="\x00"), "doc_id"
-    )
-    first = dict(kept.iter_rows())
-    return {
-        row_id: first[key]
-        for row_id, key in zip(ids.to_list(), keys.to_series().to_list(), strict=True)
-        if key in first and first[key] != row_id
-    }
-
-
 def on_kept(gold: pl.DataFrame, corpus: Corpus) -> pl.DataFrame:
-    """The gold items on the documents the corpus kept, as ``narratives evaluate`` scores them:
-    a repeated row joins its kept twin, whose labels are the union of theirs (a quote listed
-    under two narratives carries both), and a row without text (no document) is left out."""
+    """The gold items on the documents the corpus kept: a row the loader dropped as a repeat
+    (the same text in the same outlet) joins the document it repeats, whose labels are the
+    union of theirs (a quote listed under two narratives carries both); a row without text (no
+    document) is left out, as ``narratives evaluate`` leaves out ids the run lacks."""
     moved = gold.with_columns(pl.col("doc_id").replace(corpus.twins)).filter(
         pl.col("doc_id").is_in(corpus.documents["doc_id"].implode())
     )
@@ -133,8 +99,8 @@ class Corpus:
 
     def __init__(self, path: Path, embedder_name: str, cache_dir: str | None) -> None:
         self.path = path
-        self.documents, _ = load_corpus(path)
-        self.twins = kept_twins(path, self.documents)
+        self.documents, report = load_corpus(path)
+        self.twins = report.repeats
         self.passages = split_passages(self.documents)
         self.embedder = get_embedder(embedder_name)
         self.cache = open_cache(True, cache_dir)
@@ -253,7 +219,10 @@ def bench_headlines(args, catalog: Catalog, rows: list[dict]) -> None:
     corpus = Corpus(HEADLINES, args.embedder, args.cache_dir)
     dev = _labelled(DEV, "narratives", catalog)
     dev_samples = pl.read_ndjson(DEV).select("doc_id", "sample")
-    dev = dev.join(dev_samples, on="doc_id", how="left")
+    dev = dev.join(dev_samples, on="doc_id", how="left").with_columns(
+        pl.col("doc_id").map_elements(fold_of, return_dtype=pl.String).alias("fold")
+    )
+    dev = on_kept(dev, corpus)
     tuning = _labelled(TUNING, "narratives", catalog).join(
         pl.read_csv(TUNING).select("doc_id", "sample"), on="doc_id", how="left"
     )
@@ -274,6 +243,7 @@ def bench_headlines(args, catalog: Catalog, rows: list[dict]) -> None:
     fresh2 = _labelled(FRESH2, "narratives", catalog).join(
         pl.read_ndjson(FRESH2).select("doc_id", "sample", "part"), on="doc_id", how="left"
     )
+    fresh, fresh2 = on_kept(fresh, corpus), on_kept(fresh2, corpus)
     sets = (
         ("dev", dev),
         ("tuning", tuning),
@@ -283,28 +253,30 @@ def bench_headlines(args, catalog: Catalog, rows: list[dict]) -> None:
         ("fresh 5 (read)", fresh2.filter(pl.col("part") == 5)),
         ("fresh 4 (never read)", fresh2.filter(pl.col("part") == 4)),
     )
-    sets = tuple((name, on_kept(gold, corpus)) for name, gold in sets)
-    dev = on_kept(dev, corpus)
     for name, predicted in systems.items():
         for set_name, gold in sets:
             figures = score(gold, predicted, catalog.ids, gold["sample"].to_list())
             rows.append({"set": set_name, "system": name, **figures})
     held_out = {
-        "ours": held_out_tags(corpus, DetectorSettings()),
-        "ours, queries only": held_out_tags(corpus, DetectorSettings(head=False)),
+        "ours": held_out_tags(corpus, DetectorSettings(), dev),
+        "ours, queries only": held_out_tags(corpus, DetectorSettings(head=False), dev),
     }
     for name, predicted in held_out.items():
         figures = score(dev, predicted, catalog.ids, dev["sample"].to_list())
         rows.append({"set": "dev (held-out folds)", "system": name, **figures})
 
 
-def held_out_tags(corpus: Corpus, settings: DetectorSettings) -> dict[str, set[str]]:
-    """doc_id -> narratives, each dev fold's items tagged with the catalog that never saw it."""
-    pooled: dict[str, set[str]] = {}
-    for fold, path in UNSEEN_CATALOG.items():
-        tags = corpus.tagged(load_catalog(path), settings)
-        pooled |= {doc: found for doc, found in tags.items() if fold_of(doc) == fold}
-    return pooled
+def held_out_tags(
+    corpus: Corpus, settings: DetectorSettings, dev: pl.DataFrame
+) -> dict[str, set[str]]:
+    """doc_id -> narratives, each dev item tagged with the catalog that never saw its fold (the
+    fold of its own id, also where it is scored by the document it repeats)."""
+    tags = {
+        fold: corpus.tagged(load_catalog(path), settings) for fold, path in UNSEEN_CATALOG.items()
+    }
+    return {
+        doc: tags[fold].get(doc, set()) for doc, fold in dev.select("doc_id", "fold").iter_rows()
+    }
 
 
 def bench_seeds(args, catalog: Catalog, rows: list[dict]) -> None:

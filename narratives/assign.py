@@ -52,8 +52,9 @@ class AssignResult:
 
 
 def new_documents(run: Run, documents: pl.DataFrame) -> tuple[pl.DataFrame, int]:
-    """The documents the run does not hold yet (by doc_id, or by whitespace-normalised text in
-    the same outlet, the rule the corpus loader drops repeats by), and how many were skipped."""
+    """The documents the run does not hold yet (by doc_id, or by whitespace- and
+    case-normalised text in the same outlet: the loader's rule for repeats, and case too), and
+    how many were skipped."""
     key = pl.struct(_NORM, "source").hash(seed=0).alias("_h")
     old = run.table("documents").select("doc_id", key)
     fresh = documents.with_columns(key).filter(

@@ -85,6 +85,9 @@ class LoadReport:
     )
     n_missing_date: int = 0
     date_markers_stripped: int = 0
+    repeats: dict[str, str] = dataclasses.field(default_factory=dict, repr=False)
+    """Each doc_id dropped as ``duplicate_text`` -> the doc_id of the document kept with the
+    same text in the same outlet (to score a labelled repeat by the document it repeats)."""
 
     def summary(self) -> str:
         """One human line, e.g. "read 5, kept 5; dropped: none; 0 without date"."""
@@ -329,7 +332,7 @@ def _finish(raw: pl.DataFrame, cmap: ColumnMap, path: Path) -> tuple[pl.DataFram
     df = _resolve_dates(df, cmap)
     df = _fill_metadata(df)
     df = _title_as_missing_text(df)
-    df, dropped = _drop_rows(df, cmap, path)
+    df, dropped, repeats = _drop_rows(df, cmap, path)
     report = LoadReport(
         path=path,
         n_read=n_read,
@@ -337,6 +340,7 @@ def _finish(raw: pl.DataFrame, cmap: ColumnMap, path: Path) -> tuple[pl.DataFram
         dropped=dropped,
         n_missing_date=df["date"].null_count(),
         date_markers_stripped=n_markers,
+        repeats=repeats,
     )
     return conform(df, DOCUMENTS), report
 
@@ -413,7 +417,9 @@ def _title_as_missing_text(df: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _drop_rows(df: pl.DataFrame, cmap: ColumnMap, path: Path) -> tuple[pl.DataFrame, dict]:
+def _drop_rows(
+    df: pl.DataFrame, cmap: ColumnMap, path: Path
+) -> tuple[pl.DataFrame, dict, dict[str, str]]:
     """Drop empty texts, repeated identical rows and a text repeated in the same outlet;
     conflicting ids are errors.
 
@@ -431,9 +437,12 @@ def _drop_rows(df: pl.DataFrame, cmap: ColumnMap, path: Path) -> tuple[pl.DataFr
     _check_duplicate_ids(kept, cmap)
     unique_ids = kept.filter(pl.int_range(pl.len()).over("doc_id") == 0)
     dropped["duplicate_row"] = kept.height - unique_ids.height
-    unique_texts = unique_ids.filter(pl.struct(_NORM, "source").is_first_distinct())
+    first = pl.struct(_NORM, "source").is_first_distinct()
+    unique_texts = unique_ids.filter(first)
     dropped["duplicate_text"] = unique_ids.height - unique_texts.height
-    return unique_texts, dropped
+    kept_id = pl.col("doc_id").first().over(_NORM, "source").alias("_kept")
+    repeats = unique_ids.with_columns(kept_id).filter(~first).select("doc_id", "_kept")
+    return unique_texts, dropped, dict(repeats.iter_rows())
 
 
 def _check_duplicate_ids(df: pl.DataFrame, cmap: ColumnMap) -> None:

@@ -129,6 +129,8 @@ def test_assign_adds_articles_keeps_ids_and_skips_what_the_run_holds(
     rows = [dict(zip(("doc_id", "date", "source", "text"), a, strict=True)) for a in NEW_ARTICLES]
     seed_source = {"doc_id": "copy-of-seed", "date": "2023-07-11", "source": "unattributed"}
     rows.append({**seed_source, "text": seed_text})
+    elsewhere = {"doc_id": "seed-elsewhere", "date": "2023-07-11", "source": "other.example"}
+    rows.append({**elsewhere, "text": seed_text})
     corpus = tmp_path / "new.jsonl"
     pl.DataFrame(rows).write_ndjson(corpus)
     code, out, err = run_cli(
@@ -136,7 +138,9 @@ def test_assign_adds_articles_keeps_ids_and_skips_what_the_run_holds(
         capsys,
     )
     assert code == 0, err
-    assert "seeds-plus: 2 articles added to seeds's topics" in out
+    assert "seeds-plus: 3 articles added to seeds's topics" in out, (
+        "the same text in another outlet is new"
+    )
 
     import narratives
 
@@ -157,6 +161,7 @@ def test_assign_adds_articles_keeps_ids_and_skips_what_the_run_holds(
         *parent.table("documents")["doc_id"],
         "neu-1",
         "neu-2",
+        "seed-elsewhere",
     }
     ammo = child.documents(narrative="ammunition-shortage")["doc_id"].to_list()
     assert "neu-1" in ammo, "the detector tags the new article"

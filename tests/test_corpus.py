@@ -343,6 +343,7 @@ def test_same_text_in_two_outlets_is_two_documents(tmp_path: Path) -> None:
     df, report = load_corpus(path)
     assert df["doc_id"].to_list() == ["gmx-1", "web-1"]
     assert report.dropped["duplicate_text"] == 1
+    assert report.repeats == {"web-2": "web-1"}, "a dropped repeat names the document it repeats"
 
 
 def test_only_empty_texts_is_an_error(tmp_path: Path) -> None:
