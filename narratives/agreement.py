@@ -142,6 +142,22 @@ def catalog_label_sets(sets: pl.DataFrame, catalog: Catalog) -> tuple[pl.DataFra
     return translated, "catalog ids" if by_id else "catalog labels"
 
 
+def on_kept_documents(gold: pl.DataFrame, run: Run) -> pl.DataFrame:
+    """Gold narrative sets (doc_id, labels, ...) on the run's documents: a labelled row the
+    corpus loader dropped as a repeat (the same text in the same outlet; the run's ``repeats``
+    table) is the document it repeats, and carries the union of their labels."""
+    if not run.has_table("repeats") or run.table("repeats").is_empty():
+        return gold
+    kept = dict(run.table("repeats").iter_rows())
+    moved = gold.with_columns(pl.col("doc_id").replace(kept))
+    return moved.group_by("doc_id", maintain_order=True).agg(
+        pl.col("labels")
+        .list.explode(keep_nulls=False, empty_as_null=False)
+        .unique(maintain_order=True),
+        pl.exclude("doc_id", "labels").first(),
+    )
+
+
 def narrative_agreement(
     run: Run, gold: pl.DataFrame, unit: str = "document"
 ) -> tuple[dict[str, Any], pl.DataFrame]:
@@ -150,6 +166,8 @@ def narrative_agreement(
     if unit not in UNITS:
         raise InputError(f"must be one of {', '.join(UNITS)}, got {unit!r}", field="label-unit")
     key = "doc_id" if unit == "document" else "passage_id"
+    if unit == "document":
+        gold = on_kept_documents(gold, run)
     columns = [key, "narrative_id", "tagged", "query", "score"]
     scores = run.table("narrative_scores", columns=columns)
     items = scores.select(pl.col(key).unique())

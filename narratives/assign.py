@@ -204,6 +204,7 @@ def assign(
         tables, drift = _merged_tables(
             run, fresh, passages, new_rows, scores, candidates, unassigned
         )
+        tables["repeats"] = _repeats(run, report)
     record = replace(_record(run, tables, report, timings), drift=drift)
 
     def write_model(directory: Path) -> None:
@@ -281,6 +282,17 @@ def _merged_tables(
         **drift.tables,
         "novelty": novelty,
     }, drift.info()
+
+
+def _repeats(run: Run, report: LoadReport) -> pl.DataFrame:
+    """The parent's repeats and the new corpus's (a run from before they were stored has
+    none)."""
+    new = report.repeats_table()
+    if not run.has_table("repeats"):
+        return new
+    return pl.concat([run.table("repeats"), new]).unique(
+        "doc_id", keep="first", maintain_order=True
+    )
 
 
 def _record(

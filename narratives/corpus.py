@@ -28,7 +28,7 @@ from narratives.corpus_files import (
     read_parquet_file,
 )
 from narratives.errors import InputError
-from narratives.schemas import DOCUMENTS, UNKNOWN_SOURCE, conform
+from narratives.schemas import DOCUMENTS, REPEATS, UNKNOWN_SOURCE, conform
 
 DROP_REASONS: tuple[str, ...] = ("empty_text", "duplicate_row", "duplicate_text")
 SUPPORTED = "a directory of .txt files, .csv, .jsonl, .ndjson or .parquet"
@@ -87,7 +87,15 @@ class LoadReport:
     date_markers_stripped: int = 0
     repeats: dict[str, str] = dataclasses.field(default_factory=dict, repr=False)
     """Each doc_id dropped as ``duplicate_text`` -> the doc_id of the document kept with the
-    same text in the same outlet (to score a labelled repeat by the document it repeats)."""
+    same text in the same outlet; a run stores it as its ``repeats`` table, so that a labelled
+    repeat is scored by the document it repeats."""
+
+    def repeats_table(self) -> pl.DataFrame:
+        """``repeats`` as the run's ``repeats`` table (schemas.REPEATS)."""
+        return pl.DataFrame(
+            {"doc_id": list(self.repeats), "kept_doc_id": list(self.repeats.values())},
+            schema=REPEATS,
+        )
 
     def summary(self) -> str:
         """One human line, e.g. "read 5, kept 5; dropped: none; 0 without date"."""

@@ -465,6 +465,7 @@ def train(
         models_dir,
         run_name or new_run_name(Path(corpus_name)),
         _run_tables(documents, passages, model, detector, scores, estimates, drift.tables)
+        | {"repeats": report.repeats_table()}
         | ({} if lineage is None else {"lineage": lineage}),
         record,
         model,

@@ -292,6 +292,10 @@ LINEAGE = pl.Schema(
 per relation (continued, split, merged, new, gone); ``overlap`` the share of the parent topic's
 shared passages that went to the topic, ``similarity`` their centroids' cosine."""
 
+REPEATS = pl.Schema({"doc_id": pl.String, "kept_doc_id": pl.String})
+"""The corpus rows the loader dropped as repeats (the same text in the same outlet) and the
+document each repeats, so that a label given to a repeated row is scored by that document."""
+
 NOVELTY_TABLES = ("novelty", "lineage")
 """What `narratives assign` adds (the unassigned share, candidate topics and signal classes) and
 what `train --parent` adds (the lineage of the topics)."""
@@ -319,6 +323,7 @@ TABLE_SCHEMAS: dict[str, pl.Schema] = {
     "narrative_keyword_drift": NARRATIVE_KEYWORD_DRIFT,
     "novelty": NOVELTY,
     "lineage": LINEAGE,
+    "repeats": REPEATS,
     "evaluation_topics": EVALUATION_TOPICS,
     "evaluation_labels": EVALUATION_LABELS,
     "evaluation_narratives": EVALUATION_NARRATIVES,

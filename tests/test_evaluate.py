@@ -302,6 +302,28 @@ def test_bad_labels_file_exits_2_naming_file_row_field(
     assert code == 2 and "field 'narrative'" in err
 
 
+def test_a_labelled_repeat_is_scored_by_the_document_it_repeats(
+    seeds_run: Path, tmp_path: Path, capsys
+) -> None:
+    """A labels file drawn from the raw corpus may name a row the loader dropped as a repeat
+    (same text, same outlet): it is scored as the document it repeats, with both rows' labels."""
+    run = _seeds_copy(seeds_run, tmp_path)
+    pl.DataFrame({"doc_id": ["seed-000-again"], "kept_doc_id": ["seed-000"]}).write_parquet(
+        run / "repeats.parquet"
+    )
+    labels = tmp_path / "gold.jsonl"
+    gold = {"seed-000": [], "seed-000-again": ["failed-counteroffensive"], "seed-001": []}
+    labels.write_text("".join(json.dumps({"doc_id": d, "gold": g}) + "\n" for d, g in gold.items()))
+    options = ["--labels", str(labels), "--label-column", "gold", "--stability-seeds", "0"]
+    code, _, err = run_cli(["evaluate", str(run), *options], capsys)
+    assert code == 0, err
+    narratives = json.loads((run / "run.json").read_text())["evaluation"]["narratives"]
+    assert narratives["n_items"] == 2 and narratives["n_unmatched_ids"] == 0
+    table = pl.read_parquet(run / "evaluation_narratives.parquet")
+    failed = table.filter(pl.col("narrative_id") == "failed-counteroffensive").row(0, named=True)
+    assert failed["n_gold"] == 1 and failed["recall"] == 1.0, "seed-000 carries it and is found"
+
+
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:n_jobs value:UserWarning")  # UMAP, seeded as the peer's
 def test_default_pipeline_agrees_with_human_narratives_at_least_as_well_as_plain_bertopic(
