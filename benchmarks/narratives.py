@@ -55,6 +55,7 @@ import polars as pl
 
 from benchmarks.folds import UNSEEN_CATALOG, fold_of
 from benchmarks.report import write_report
+from narratives.agreement import with_repeats
 from narratives.catalog import Catalog, load_catalog
 from narratives.config import DetectorSettings
 from narratives.corpus import load_corpus
@@ -79,19 +80,11 @@ ZEROSHOT_GRID = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 
 
 def on_kept(gold: pl.DataFrame, corpus: Corpus) -> pl.DataFrame:
-    """The gold items on the documents the corpus kept: a row the loader dropped as a repeat
-    (the same text in the same outlet) joins the document it repeats, whose labels are the
-    union of theirs (a quote listed under two narratives carries both); a row without text (no
-    document) is left out, as ``narratives evaluate`` leaves out ids the run lacks."""
-    moved = gold.with_columns(pl.col("doc_id").replace(corpus.twins)).filter(
-        pl.col("doc_id").is_in(corpus.documents["doc_id"].implode())
-    )
-    return moved.group_by("doc_id", maintain_order=True).agg(
-        pl.col("labels")
-        .list.explode(keep_nulls=False, empty_as_null=False)
-        .unique(maintain_order=True),
-        pl.exclude("doc_id", "labels").first(),
-    )
+    """The gold items on the documents the corpus kept, as ``narratives evaluate`` scores them:
+    a repeated row is the document it repeats (narratives.agreement.with_repeats), and a row
+    without text (no document) is left out."""
+    kept = corpus.documents["doc_id"].implode()
+    return with_repeats(gold, corpus.twins).filter(pl.col("doc_id").is_in(kept))
 
 
 class Corpus:

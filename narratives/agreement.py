@@ -143,13 +143,20 @@ def catalog_label_sets(sets: pl.DataFrame, catalog: Catalog) -> tuple[pl.DataFra
 
 
 def on_kept_documents(gold: pl.DataFrame, run: Run) -> pl.DataFrame:
-    """Gold narrative sets (doc_id, labels, ...) on the run's documents: a labelled row the
-    corpus loader dropped as a repeat (the same text in the same outlet; the run's ``repeats``
-    table) is the document it repeats, and carries the union of their labels."""
-    if not run.has_table("repeats") or run.table("repeats").is_empty():
+    """Gold narrative sets on the run's documents, through the run's ``repeats`` table (see
+    ``with_repeats``)."""
+    if not run.has_table("repeats"):
         return gold
-    kept = dict(run.table("repeats").iter_rows())
-    moved = gold.with_columns(pl.col("doc_id").replace(kept))
+    return with_repeats(gold, dict(run.table("repeats").iter_rows()))
+
+
+def with_repeats(gold: pl.DataFrame, repeats: Mapping[str, str]) -> pl.DataFrame:
+    """Gold narrative sets (doc_id, labels, ...) where a labelled row the corpus loader dropped
+    as a repeat (the same text in the same outlet: ``repeats`` maps it to the document kept) is
+    the document it repeats, and carries the union of their labels."""
+    if not repeats:
+        return gold
+    moved = gold.with_columns(pl.col("doc_id").replace(repeats))
     return moved.group_by("doc_id", maintain_order=True).agg(
         pl.col("labels")
         .list.explode(keep_nulls=False, empty_as_null=False)
