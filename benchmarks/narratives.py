@@ -84,7 +84,7 @@ def on_kept(gold: pl.DataFrame, corpus: Corpus) -> pl.DataFrame:
     a repeated row is the document it repeats (narratives.agreement.with_repeats), and a row
     without text (no document) is left out."""
     kept = corpus.documents["doc_id"].implode()
-    return with_repeats(gold, corpus.twins).filter(pl.col("doc_id").is_in(kept))
+    return with_repeats(gold, corpus.repeats).filter(pl.col("doc_id").is_in(kept))
 
 
 class Corpus:
@@ -93,7 +93,7 @@ class Corpus:
     def __init__(self, path: Path, embedder_name: str, cache_dir: str | None) -> None:
         self.path = path
         self.documents, report = load_corpus(path)
-        self.twins = report.repeats
+        self.repeats = report.repeats
         self.passages = split_passages(self.documents)
         self.embedder = get_embedder(embedder_name)
         self.cache = open_cache(True, cache_dir)
