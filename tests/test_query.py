@@ -158,6 +158,25 @@ def test_what_simplemma_does_not_lemmatise(hits) -> None:
     assert hits("Munitionsmangel*", "Wegen des Munitionsmangels")
 
 
+def test_split_separable_verbs_match_their_infinitive(hits) -> None:
+    # A main clause splits "ausgehen" into "geht ... aus": the stem also reads as the whole verb.
+    assert hits("Munition NEAR/3 ausgehen", "Die Munition geht ihnen aus, es gibt kaum Ersatz")
+    assert hits("zurückerobern", "Ukraine erobert Gebiete in Luhansk zurück")
+    assert hits("zurückerobern", "Im November eroberte die Armee Cherson zurück. Doch dann")
+    assert hits("ablehnen AND angreifen", "Lawrow lehnt Vorschlag ab und Russland greift Kiew an")
+    assert hits("ausschließen", "Macron schließt Bodentruppen nicht aus")
+    # The stem keeps its own lemma and the particle its position.
+    assert hits("gehen", "Die Munition geht ihnen aus")
+    assert hits('"geht ihnen aus"', "Die Munition geht ihnen aus")
+    # Only a particle that closes its clause is joined, and only to a verb of that clause.
+    assert not hits("ausgehen", "Die Munition geht aus Deutschland an die Front")
+    assert not hits("vorrücken", "Die Armee rückt weiter, vor allem im Osten")
+    assert not hits("zurückerobern", "Kiew erobert Dörfer, Moskau schlägt zurück")
+    assert not hits("ausgehen", "Das Aus für die Offensive")
+    # English passages are left as they are.
+    assert not hits("ausgehen", "The troops go out")
+
+
 def test_matching_ignores_case_but_not_umlauts(hits) -> None:
     assert hits("munition", "Munition für Kiew")
     assert hits("MUNITION", "Munition für Kiew")

@@ -46,6 +46,12 @@ What simplemma (2.x, non-greedy) does and does not merge, so that queries get wr
   "scheitern") or write ``*scheiter*``.
 - Known nouns lose their inflection ("Gegenoffensiven", "Misserfolge", "Beitritts", "Dörfer"),
   unknown compounds keep it ("Munitionsmangels" stays as it is): use ``Munitionsmangel*``.
+- German separable verbs split in a main clause are rejoined (:mod:`narratives.query.separable`):
+  in "Die Munition geht ihnen aus" or "Kiew erobert Cherson zurück" the stem also carries the
+  whole verb's lemma, so ``ausgehen`` and ``zurückerobern`` (or their participles
+  ``ausgegangen``, ``zurückerobert``, which lemmatise to them) match, and so do the nouns that
+  lower-case to the same form (``Vorrücken``). Write exclusions the same way: a ``NOT`` of
+  ``"rückt vor"`` misses "Russland rückt in der Ukraine vor", one of ``Vorrücken`` does not.
 - English passages are lemmatised in English ("failed" -> fail, "troops" -> troop), but many
   words are unknown to it ("counteroffensives"): use ``counteroffensive*``.
 """

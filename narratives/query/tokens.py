@@ -3,11 +3,14 @@ forms a term stands for (its lemmas), and the shared wildcard matchers."""
 
 from __future__ import annotations
 
+import itertools
+import re
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
+from narratives.query.separable import rejoined
 from narratives.vectorizer import TOKEN_OR_BREAK, TopicWordAnalyzer
 
 Span = tuple[int, int]
@@ -91,7 +94,8 @@ def tokenize(text: str, analyzer: TopicWordAnalyzer) -> QueryTokens:
     Each distinct surface token is analysed once per analyzer and language (cached), so that
     tagging a corpus costs little more than the regex scan.
     """
-    raw = TOKEN_OR_BREAK.findall(text or "")
+    matches = list(TOKEN_OR_BREAK.finditer(text or ""))
+    raw = [m.group(1) or "" for m in matches]
     lang = analyzer.language_of(raw)
     caches = _token_caches.get(analyzer)
     if caches is None:
@@ -112,6 +116,8 @@ def tokenize(text: str, analyzer: TopicWordAnalyzer) -> QueryTokens:
             entry = cache[token] = token_entry(analyzer, token, lang)
         entries.append(entry)
         sentences.append(sentence)
+    if lang == "de" and entries:
+        entries = _with_particle_verbs(text, matches, entries, analyzer)
     surfaces, lemmas, parts, entry_forms = zip(*entries, strict=True) if entries else ((),) * 4
     return QueryTokens(
         text=text or "",
@@ -124,6 +130,20 @@ def tokenize(text: str, analyzer: TopicWordAnalyzer) -> QueryTokens:
         forms=frozenset().union(*entry_forms),
         entry_forms=entry_forms,
     )
+
+
+def _with_particle_verbs(
+    text: str, matches: list[re.Match[str]], entries: list[TokenEntry], analyzer
+) -> list[TokenEntry]:
+    """``entries`` with each split separable verb's stem also carrying the particle verb."""
+    words = [m for m in matches if m.group(1)]
+    gaps = [text[a.end() : b.start()] for a, b in itertools.pairwise(words)]
+    gaps.append(text[words[-1].end() :])
+    found = rejoined([m.group(1) for m in words], gaps, lambda w: analyzer.lemma(w, "de"))
+    for position, verb in found.items():
+        surface, lemma, parts, forms = entries[position]
+        entries[position] = (surface, lemma, parts, forms | {verb})
+    return entries
 
 
 @lru_cache(maxsize=16)
