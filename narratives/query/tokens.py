@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
-from narratives.query.separable import rejoined
+from narratives.query.separable import PARTICLES, rejoined
 from narratives.vectorizer import TOKEN_OR_BREAK, TopicWordAnalyzer
 
 Span = tuple[int, int]
@@ -116,7 +116,7 @@ def tokenize(text: str, analyzer: TopicWordAnalyzer) -> QueryTokens:
             entry = cache[token] = token_entry(analyzer, token, lang)
         entries.append(entry)
         sentences.append(sentence)
-    if lang == "de" and entries:
+    if lang == "de" and any(entry[0] in PARTICLES for entry in entries):
         entries = _with_particle_verbs(text, matches, entries, analyzer)
     surfaces, lemmas, parts, entry_forms = zip(*entries, strict=True) if entries else ((),) * 4
     return QueryTokens(
