@@ -40,10 +40,9 @@ What simplemma (2.x, non-greedy) does and does not merge, so that queries get wr
   lower-case ``krieg`` also lemmatises to the verb "kriegen" (``beitritt`` to "beitreten",
   ``erfolge`` to "erfolgen") and then matches those verbs too.
 - Finite verb forms and participles go to the infinitive ("scheiterte", "gescheitert",
-  "gescheiterte", "eroberten" -> scheitern, erobern), but some inflected participle adjectives
-  do not: "gescheiterten", "gescheiterter" and "gescheitertes" stay "gescheitert". So
-  ``scheitern`` misses "die gescheiterten Offensiven"; add ``gescheitert`` (whose own lemma is
-  "scheitern") or write ``*scheiter*``.
+  "gescheiterte", "eroberten" -> scheitern, erobern). Some inflected participle adjectives
+  lemmatise only to the participle ("gescheiterten", "gelieferten" -> gescheitert, geliefert);
+  the matcher lemmatises that once more, so ``scheitern`` and ``liefern`` match them too.
 - Known nouns lose their inflection ("Gegenoffensiven", "Misserfolge", "Beitritts", "Dörfer"),
   unknown compounds keep it ("Munitionsmangels" stays as it is): use ``Munitionsmangel*``.
 - German separable verbs split in a main clause are rejoined (:mod:`narratives.query.separable`):

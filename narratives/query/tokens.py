@@ -78,14 +78,18 @@ def token_entry(analyzer: TopicWordAnalyzer, token: str, lang: str) -> TokenEntr
     """The forms of a surface token in ``lang``: hyphen parts with their lemmas included."""
     token = token.translate(HYPHENS)
     surface = token.lower()
-    lemma = analyzer.lemma(token, lang).lower()
+    cased = analyzer.lemma(token, lang)
+    lemma = cased.lower()
+    # An inflected participle adjective lemmatises to its participle ("gescheiterten" ->
+    # "gescheitert"), whose own lemma is the verb: the verb is a form of the token too.
+    verb = analyzer.lemma(cased, lang).lower() if cased != token else lemma
     parts: list[str] = []
     if "-" in token:
         for part in token.split("-"):
             for form in (part.lower(), analyzer.lemma(part, lang).lower()):
                 if form not in parts:
                     parts.append(form)
-    return surface, lemma, tuple(parts), frozenset((surface, lemma, *parts))
+    return surface, lemma, tuple(parts), frozenset((surface, lemma, verb, *parts))
 
 
 def tokenize(text: str, analyzer: TopicWordAnalyzer) -> QueryTokens:
