@@ -55,18 +55,24 @@ OURS = ("cc", "acc", "pcc", "pacc")
 
 
 def labelled_items(corpus: Corpus) -> pl.DataFrame:
-    """The labelled headlines: dev items (fold A or B) and the unseen sample (fold "unseen")."""
-    dev = on_kept(load_label_sets(DEV, label_column="narratives", keep=("sample",)), corpus)
-    dev = dev.with_columns(
+    """The labelled headlines: dev items (fold A or B, the fold of their own id also where they
+    are scored as the document they repeat) and the unseen sample (fold "unseen"), less any
+    unseen item that is, or repeats, a dev item."""
+    dev = load_label_sets(DEV, label_column="narratives", keep=("sample",)).with_columns(
         pl.col("doc_id").map_elements(fold_of, return_dtype=pl.String).alias("fold")
     )
+    dev = on_kept(dev, corpus)
     unseen = [
         on_kept(load_label_sets(path, label_column="narratives", keep=("sample", "part")), corpus)
         .filter(pl.col("part") == part)
         .drop("part")
         for path, part in UNSEEN_SAMPLE
     ]
-    unseen = pl.concat(unseen).with_columns(pl.lit("unseen").alias("fold"))
+    unseen = (
+        pl.concat(unseen)
+        .with_columns(pl.lit("unseen").alias("fold"))
+        .filter(~pl.col("doc_id").is_in(dev["doc_id"].implode()))
+    )
     return pl.concat([dev.select(unseen.columns), unseen])
 
 
@@ -157,9 +163,8 @@ def run_fold(
     catalog = load_catalog(catalog_path)
     detector = NarrativeDetector(catalog).fit(corpus.passages, corpus.embeddings, corpus.encode)
     frame = scored_items(corpus, detector, gold)
-    rng = np.random.default_rng(args.seed)
     rows = []
-    for narrative in catalog.ids:
+    for k, narrative in enumerate(catalog.ids):
         part = frame.filter(pl.col("narrative_id") == narrative)
         test = items_of(part.filter(pl.col("fold") == held_out), random_negatives=False)
         other = part.filter(~pl.col("fold").is_in([held_out, "unseen"]))
@@ -171,6 +176,7 @@ def run_fold(
         }
         sources["run"] = sample if error_rates(sample).enough else sources["catalog"]
         for source, items in sources.items():
+            rng = np.random.default_rng([args.seed, k])  # the same test samples for each source
             rates = error_rates(items, args.seed)
             errors = app_errors(test, rates, items, rng, size=args.size, repeats=args.repeats)
             if errors:

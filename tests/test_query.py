@@ -167,6 +167,8 @@ def test_split_separable_verbs_match_their_infinitive(hits) -> None:
     assert hits("zurückerobern", "Im November eroberte die Armee Cherson zurück. Doch dann")
     assert hits("ablehnen AND angreifen", "Lawrow lehnt Vorschlag ab und Russland greift Kiew an")
     assert hits("ausschließen", "Macron schließt Bodentruppen nicht aus")
+    assert hits("ankündigen", 'Russland kündigt "Vergeltung" an')
+    assert hits("angreifen", "Russland greift Awdijiwka (Donezk) doch an")
     # The stem keeps its own lemma and the particle its position.
     assert hits("gehen", "Die Munition geht ihnen aus")
     assert hits('"geht ihnen aus"', "Die Munition geht ihnen aus")

@@ -8,8 +8,8 @@ verb of its clause whose particle verb German knows (simplemma's dictionary), an
 position also carries the particle verb's lemma. Nothing else changes: the stem keeps its own
 lemma ("gehen") and the particle its position.
 
-A clause ends at ``, ; : . ! ? ( ) "`` and dashes, a line break, the end of the passage, or
-before a coordinating conjunction (und, oder, aber, sondern, denn, doch).
+A clause ends at ``, ; : . ! ?``, a dash, a line break, the end of the passage, or before "und"
+or "oder".
 """
 
 from __future__ import annotations
@@ -26,10 +26,12 @@ PARTICLES = frozenset(
 )
 """Particles of separable verbs that close a clause ("zieht ... ab", "greift ... an")."""
 
-CONJUNCTIONS = frozenset({"und", "oder", "aber", "sondern", "denn", "doch"})
-"""Words that start a new main clause, so a particle before them closes its own."""
+CONJUNCTIONS = frozenset({"und", "oder"})
+"""Words that join two main clauses without a comma, so a particle before them closes its own
+("aber", "doch" and "denn" are adverbs too often: "Russland greift doch an")."""
 
-_BOUNDARY = re.compile(r"[,;:.!?()\"„“”»«\n–—]|\s-\s")
+_BOUNDARY = re.compile(r"[,;:.!?\n–—]|\s-\s")
+"""What ends a clause between two words (quotes and brackets do not: 'kündigt "Vergeltung" an')."""
 
 
 @lru_cache(maxsize=65_536)
@@ -60,7 +62,7 @@ def rejoined(
     start = 0
     for i, word in enumerate(words):
         lowered = word.lower()
-        if lowered in CONJUNCTIONS and i > start:
+        if lowered in CONJUNCTIONS:
             start = i + 1
             continue
         closes = i + 1 == len(words) or bool(_BOUNDARY.search(gaps[i]))

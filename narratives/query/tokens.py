@@ -80,9 +80,7 @@ def token_entry(analyzer: TopicWordAnalyzer, token: str, lang: str) -> TokenEntr
     surface = token.lower()
     cased = analyzer.lemma(token, lang)
     lemma = cased.lower()
-    # An inflected participle adjective lemmatises to its participle ("gescheiterten" ->
-    # "gescheitert"), whose own lemma is the verb: the verb is a form of the token too.
-    verb = analyzer.lemma(cased, lang).lower() if cased != token else lemma
+    verb = _participle_verb(analyzer, token, cased, lang) or lemma
     parts: list[str] = []
     if "-" in token:
         for part in token.split("-"):
@@ -90,6 +88,17 @@ def token_entry(analyzer: TopicWordAnalyzer, token: str, lang: str) -> TokenEntr
                 if form not in parts:
                     parts.append(form)
     return surface, lemma, tuple(parts), frozenset((surface, lemma, verb, *parts))
+
+
+def _participle_verb(analyzer: TopicWordAnalyzer, token: str, cased: str, lang: str) -> str:
+    """The verb of an inflected participle adjective, whose lemma is only the participle
+    ("gescheiterten" -> "gescheitert" -> "scheitern"); "" for any other token."""
+    if cased == token or not cased.islower() or not cased.endswith(("t", "en")):
+        return ""
+    verb = analyzer.lemma(cased, lang)
+    if verb == cased or not verb.islower() or not verb.endswith(("en", "rn", "ln")):
+        return ""
+    return verb
 
 
 def tokenize(text: str, analyzer: TopicWordAnalyzer) -> QueryTokens:
