@@ -146,7 +146,7 @@ def tokenize(text: str, analyzer: TopicWordAnalyzer) -> QueryTokens:
 
 
 def _with_particle_verbs(
-    text: str, matches: list[re.Match[str]], entries: list[TokenEntry], analyzer
+    text: str, matches: list[re.Match[str]], entries: list[TokenEntry], analyzer: TopicWordAnalyzer
 ) -> list[TokenEntry]:
     """``entries`` with each split separable verb's stem also carrying the particle verb."""
     words = [m for m in matches if m.group(1)]
