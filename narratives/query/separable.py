@@ -18,6 +18,8 @@ import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 
+import simplemma
+
 PARTICLES = frozenset(
     {
         *("ab", "an", "auf", "aus", "bei", "ein", "fest", "fort", "her", "heraus", "hin"),
@@ -43,8 +45,6 @@ def particle_verb(particle: str, lemma: str) -> str | None:
     """
     if not lemma.islower() or not lemma.endswith(("en", "rn", "ln")) or len(lemma) < 3:
         return None
-    import simplemma
-
     composed = particle + lemma
     return composed if simplemma.is_known(composed, lang="de") else None
 
