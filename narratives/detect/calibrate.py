@@ -7,7 +7,8 @@ German front pages most passages about the counteroffensive do not carry "it fai
 
 The corpus says which case holds. Among the passages the head scores at or above a threshold,
 the share that the query matches (``rho``), divided by the query's recall (measured on the
-narrative's examples and confirmed passages), estimates the share that carries the narrative.
+narrative's examples and confirmed passages in the corpus's languages, narratives.detect.languages),
+estimates the share that carries the narrative.
 From that, the precision of what the head adds beyond the query's hits follows, and the
 threshold that maximises the expected F1 of "query OR head" is chosen. Where no threshold
 reaches ``min_precision``, or the query matches fewer than MIN_QUERY_HITS passages (too few to

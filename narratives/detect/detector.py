@@ -34,6 +34,7 @@ from narratives.config import DetectorSettings
 from narratives.defaults import DEFAULT_LANGUAGES, DEFAULT_SEED
 from narratives.detect.calibrate import HeadCalibration, calibrate_head
 from narratives.detect.head import CentredRows, NarrativeHeads, TrainingSet, centred, unit_rows
+from narratives.detect.languages import corpus_languages, in_languages
 from narratives.engine import LOCAL, Engine
 from narratives.query import match_matrix
 from narratives.shares.rates import Items
@@ -70,7 +71,8 @@ class NarrativeDetector:
 
     ``fit(passages, embeddings, encode)`` learns from the catalog and calibrates on the corpus;
     learned attributes: ``mean_`` (corpus mean embedding), ``heads_``, ``fits_`` (one
-    NarrativeFit per narrative), and for the fitted passages ``query_``, ``scores_``,
+    NarrativeFit per narrative), ``corpus_languages_`` (the languages the passages read as, which
+    the query recall is measured in), and for the fitted passages ``query_``, ``scores_``,
     ``tagged_`` and ``evidence_`` ((n, k) arrays; evidence as an index into EVIDENCE, -1 for
     none). ``encode`` embeds the catalog's sentences with the same embedder as the passages.
     """
@@ -112,6 +114,7 @@ class NarrativeDetector:
         self.heads_ = NarrativeHeads(c=self._settings.head_c, seed=self.seed).fit(sets)
         self.query_ = self._match_corpus(texts)
         self.scores_ = self.heads_.predict_proba(corpus)
+        self.corpus_languages_ = corpus_languages(texts, self.languages)
         self.fits_ = [
             self._fit_one(k, narrative, sets[k], texts_of[k][0])
             for k, narrative in enumerate(self.catalog.narratives)
@@ -244,7 +247,8 @@ class NarrativeDetector:
         has_query = narrative.query is not None
         recall = float("nan")
         if has_query:
-            recall = float(match_matrix([narrative.query], positives, self.languages)[:, 0].mean())
+            readable = in_languages(positives, self.languages, self.corpus_languages_)
+            recall = float(match_matrix([narrative.query], readable, self.languages)[:, 0].mean())
         if not self._settings.head:
             head = HeadCalibration(float("inf"), float("nan"), float("nan"), 0)
         elif has_query:
