@@ -119,10 +119,14 @@ class TopicWordAnalyzer:
         """The configured language whose stop words occur most among ``tokens`` (ties: first)."""
         if len(self.languages) == 1:
             return self.languages[0]
+        hits = self.language_hits(tokens)
+        return self.languages[hits.index(max(hits))]
+
+    def language_hits(self, tokens: list[str]) -> list[int]:
+        """How many of the first 400 ``tokens`` are stop words of each configured language."""
         lowered = [token.lower() for token in tokens[:400] if token]
         markers = self._language_markers
-        hits = [sum(map(markers[lang].__contains__, lowered)) for lang in self.languages]
-        return self.languages[hits.index(max(hits))]
+        return [sum(map(markers[lang].__contains__, lowered)) for lang in self.languages]
 
     def __call__(self, doc: str) -> list[str]:
         """The terms of ``doc``: unigrams in text order, then n-grams by increasing n."""

@@ -64,7 +64,8 @@ def how_found(profile: dict) -> None:
     """The narrative's material and calibration, from the run's narratives table."""
     st.subheader("How it is found")
     query = (
-        f"Query: yes, matching {percent(profile['query_recall'])} of its examples."
+        f"Query: yes, matching {percent(profile['query_recall'])} of its examples"
+        " in the corpus's languages."
         if profile["has_query"]
         else "Query: none; the learned head alone finds it."
     )
