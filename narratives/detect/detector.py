@@ -34,7 +34,7 @@ from narratives.config import DetectorSettings
 from narratives.defaults import DEFAULT_LANGUAGES, DEFAULT_SEED
 from narratives.detect.calibrate import HeadCalibration, calibrate_head
 from narratives.detect.head import CentredRows, NarrativeHeads, TrainingSet, centred, unit_rows
-from narratives.detect.languages import corpus_languages, readable
+from narratives.detect.languages import corpus_languages, in_languages
 from narratives.engine import LOCAL, Engine
 from narratives.query import match_matrix
 from narratives.shares.rates import Items
@@ -247,7 +247,7 @@ class NarrativeDetector:
         has_query = narrative.query is not None
         recall = float("nan")
         if has_query:
-            own = [t for t, ok in zip(positives, self._readable(positives), strict=True) if ok]
+            own = in_languages(positives, self.languages, self.corpus_languages_)
             hits = match_matrix(
                 [narrative.query], own, self.languages, window=self._settings.query_window
             )
@@ -288,11 +288,6 @@ class NarrativeDetector:
         score = oof if oof is not None else np.zeros(len(y))
         tagged = query | (score >= self.fits_[k].head.threshold)
         return Items(y.astype(bool), tagged, query, score, source="catalog")
-
-    def _readable(self, texts: list[str]) -> np.ndarray:
-        """Which catalog texts the corpus's queries can read: those in the corpus's languages
-        (narratives.detect.languages)."""
-        return readable(texts, self.languages, self.corpus_languages_)
 
     def _feedback_vectors(self, encode: Encode) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per narrative: the embeddings of its confirmed and of its rejected passages."""

@@ -52,7 +52,10 @@ def corpus_languages(texts: Sequence[str], languages: tuple[str, ...]) -> frozen
     return frozenset(lang for lang, n in counts.items() if n >= MIN_SHARE * total)
 
 
-def readable(texts: Sequence[str], languages: tuple[str, ...], keep: frozenset[str]) -> np.ndarray:
-    """Which ``texts`` read as one of ``keep`` or as no language; all of them where none does."""
-    mask = np.array([reads_as(text, languages) in {*keep, None} for text in texts], dtype=bool)
-    return mask if mask.any() else np.ones(len(texts), dtype=bool)
+def in_languages(
+    texts: Sequence[str], languages: tuple[str, ...], keep: frozenset[str]
+) -> list[str]:
+    """The ``texts`` that read as one of ``keep`` or as no language; all of them where none does."""
+    allowed = {*keep, None}
+    kept = [text for text in texts if reads_as(text, languages) in allowed]
+    return kept or list(texts)
